@@ -1,0 +1,185 @@
+/* condvar backend (any POSIX): pthread mutexes and condition variables,
+ * without one per parker. A parker sleeps on one of BUCKETS mutex/condvar
+ * pairs, chosen by its address; a wake broadcasts to the bucket and parkers
+ * woken for a neighbour go back to sleep.
+ *
+ * States of p->state_.u32: EMPTY (not in a cycle, or unparked) and PARKED.
+ * The owner checks the state and waits under the bucket mutex; a waker sets
+ * EMPTY without it and then takes the mutex to broadcast, so the broadcast
+ * comes either before the owner's check (which then sees EMPTY) or after the
+ * owner is in pthread_cond_wait. */
+#if !defined(_WIN32)
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "backends/builtin.h"
+#include "core/internal.h"
+#include "platform/os.h"
+
+enum { EMPTY = 0, PARKED = 1 };
+
+#define BUCKETS 64
+
+struct bucket {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+};
+
+struct condvar {
+  struct bucket buckets[BUCKETS];
+};
+
+static struct bucket *bucket_of(const tpark_backend *self, const tpark_parker *p) {
+  struct condvar *cv = self->context;
+  /* Fibonacci hashing of the address; parkers are at least 8 bytes apart. */
+  uint64_t h = ((uint64_t)(uintptr_t)p >> 3) * UINT64_C(0x9E3779B97F4A7C15);
+  return &cv->buckets[h >> 58]; /* top 6 bits: 0..63 */
+}
+
+static void lock(struct bucket *b) {
+  int err = tpark_os(pthread_mutex_lock)(&b->mutex);
+  if (err != 0) tpark__os_fatal("pthread_mutex_lock", "error", err);
+}
+
+static void unlock(struct bucket *b) {
+  int err = tpark_os(pthread_mutex_unlock)(&b->mutex);
+  if (err != 0) tpark__os_fatal("pthread_mutex_unlock", "error", err);
+}
+
+static tpark_instant condvar_now(const tpark_backend *self) {
+  struct timespec ts;
+  (void)self;
+  if (tpark_os(clock_gettime)(CLOCK_MONOTONIC, &ts) != 0) {
+    tpark__os_fatal("clock_gettime(CLOCK_MONOTONIC)", "errno", errno);
+  }
+  return tpark__from_timespec(&ts);
+}
+
+static void condvar_prepare_park(const tpark_backend *self, tpark_parker *p) {
+  (void)self;
+  __atomic_store_n(&p->state_.u32, PARKED, __ATOMIC_RELAXED);
+}
+
+static bool condvar_park_until(const tpark_backend *self, tpark_parker *p,
+                               tpark_instant deadline) {
+  struct bucket *b = bucket_of(self, p);
+  bool unparked;
+  lock(b);
+  for (;;) {
+    if (__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE) == EMPTY) {
+      unparked = true;
+      break;
+    }
+    int err;
+    if (deadline == TPARK_NEVER) {
+      err = tpark_os(pthread_cond_wait)(&b->cond, &b->mutex);
+      if (err != 0) tpark__os_fatal("pthread_cond_wait", "error", err);
+      continue;
+    }
+    if (condvar_now(self) >= deadline) {
+      unparked = false;
+      break;
+    }
+    /* The condvar waits on CLOCK_MONOTONIC, the clock of condvar_now: an
+     * absolute deadline needs no rounding. */
+    struct timespec ts = tpark__timespec(deadline);
+    err = tpark_os(pthread_cond_timedwait)(&b->cond, &b->mutex, &ts);
+    if (err != 0 && err != ETIMEDOUT) {
+      tpark__os_fatal("pthread_cond_timedwait", "error", err);
+    }
+  }
+  unlock(b);
+  return unparked;
+}
+
+static void condvar_park(const tpark_backend *self, tpark_parker *p) {
+  condvar_park_until(self, p, TPARK_NEVER);
+}
+
+static bool condvar_timed_out(const tpark_backend *self, tpark_parker *p) {
+  (void)self;
+  return __atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE) != EMPTY;
+}
+
+static void *condvar_unpark_lock(const tpark_backend *self, tpark_parker *p) {
+  uint32_t old = __atomic_exchange_n(&p->state_.u32, EMPTY, __ATOMIC_RELEASE);
+  return old == PARKED ? bucket_of(self, p) : NULL;
+}
+
+static void condvar_unpark(const tpark_backend *self, void *token) {
+  struct bucket *b = token;
+  (void)self;
+  if (b == NULL) return;
+  lock(b);
+  int err = tpark_os(pthread_cond_broadcast)(&b->cond);
+  if (err != 0) tpark__os_fatal("pthread_cond_broadcast", "error", err);
+  unlock(b);
+}
+
+static void condvar_thread_yield(const tpark_backend *self) {
+  (void)self;
+  tpark_os(sched_yield)();
+}
+
+static void destroy_buckets(struct condvar *cv, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pthread_cond_destroy(&cv->buckets[i].cond);
+    pthread_mutex_destroy(&cv->buckets[i].mutex);
+  }
+  free(cv);
+}
+
+static tpark_status condvar_create(tpark_backend *b) {
+  if (!tpark_os_has(pthread_cond_init_monotonic) || !tpark_os_has(clock_gettime)) {
+    return TPARK_ENOTSUP;
+  }
+  struct condvar *cv = malloc(sizeof *cv);
+  if (cv == NULL) return TPARK_ENOBACKEND;
+  for (size_t i = 0; i < BUCKETS; i++) {
+    int err = pthread_mutex_init(&cv->buckets[i].mutex, NULL);
+    if (err == 0) {
+      err = tpark_os(pthread_cond_init_monotonic)(&cv->buckets[i].cond);
+      if (err != 0) pthread_mutex_destroy(&cv->buckets[i].mutex);
+    }
+    if (err != 0) {
+      destroy_buckets(cv, i);
+      return TPARK_ENOBACKEND;
+    }
+  }
+  *b = (tpark_backend){
+      .abi_version = TPARK_BACKEND_ABI_VERSION,
+      .name = "condvar",
+      .prepare_park = condvar_prepare_park,
+      .park = condvar_park,
+      .park_until = condvar_park_until,
+      .timed_out = condvar_timed_out,
+      .unpark_lock = condvar_unpark_lock,
+      .unpark = condvar_unpark,
+      .now = condvar_now,
+      .thread_yield = condvar_thread_yield,
+      .context = cv,
+  };
+  return TPARK_OK;
+}
+
+static void condvar_destroy(tpark_backend *b) { destroy_buckets(b->context, BUCKETS); }
+
+#else /* _WIN32 */
+
+#include "backends/builtin.h"
+
+/* POSIX only: on Windows, the Windows backends do this job. */
+static tpark_status condvar_create(tpark_backend *b) {
+  (void)b;
+  return TPARK_ENOTSUP;
+}
+
+static void condvar_destroy(tpark_backend *b) { (void)b; }
+
+#endif /* _WIN32 */
+
+const tpark_builtin *tpark__condvar_builtin(void) {
+  static const tpark_builtin builtin = {"condvar", condvar_create, condvar_destroy};
+  return &builtin;
+}
