@@ -18,6 +18,8 @@ typedef struct tpark_builtin {
   void (*destroy)(tpark_backend *b);
 } tpark_builtin;
 
+const tpark_builtin *tpark__waitaddress_builtin(void);
+const tpark_builtin *tpark__keyed_event_builtin(void);
 const tpark_builtin *tpark__futex_builtin(void);
 const tpark_builtin *tpark__condvar_builtin(void);
 

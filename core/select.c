@@ -13,6 +13,8 @@
 /* The built-ins, in order of preference; each reports TPARK_ENOTSUP where
  * it cannot exist, so one list serves every OS. */
 static const tpark_builtin *(*const builtins[])(void) = {
+    tpark__waitaddress_builtin,
+    tpark__keyed_event_builtin,
     tpark__futex_builtin,
     tpark__condvar_builtin,
 };

@@ -1,6 +1,8 @@
 /* The OS table: its entries, their real functions, and replacing them. */
 #include "platform/os.h"
 
+#include "core/internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,13 @@ tpark_status tpark_os_set(const char *name, tpark_os_fn fn) {
   return TPARK_OK;
 }
 
+tpark_status tpark_os_hide(const char *name) {
+  tpark_os_entry *e = find_entry(name);
+  if (e == NULL) return TPARK_EINVAL;
+  e->current = NULL;
+  return TPARK_OK;
+}
+
 tpark_os_fn tpark_os_get(const char *name) {
   tpark_os_entry *e = find_entry(name);
   return e != NULL ? e->current : NULL;
@@ -66,9 +75,20 @@ void tpark__os_yield(void) {
   }
 }
 
+tpark_instant tpark__os_qpc_ns(int64_t frequency) {
+  int64_t count;
+  if (!tpark_os(QueryPerformanceCounter)(&count)) {
+    tpark__os_fatal("QueryPerformanceCounter", "GetLastError", (long)tpark_os(GetLastError)());
+  }
+  uint64_t c = (uint64_t)count, f = (uint64_t)frequency;
+  /* Split so that c * 10^9 cannot overflow (f stays far below 1.8e10). */
+  return c / f * TPARK_NS_PER_SEC + c % f * TPARK_NS_PER_SEC / f;
+}
+
 void tpark__os_fatal(const char *call, const char *what, long code) {
-  fprintf(stderr, "tpark: %s failed: %s %ld (0x%lx)\n", call, what, code,
-          (unsigned long)code);
+  /* Every code tpark reports (errno, GetLastError, NTSTATUS) fits 32 bits. */
+  fprintf(stderr, "tpark: %s failed: %s %ld (0x%08lx)\n", call, what, code,
+          (unsigned long)(uint32_t)code);
   fflush(stderr);
   abort();
 }

@@ -114,6 +114,10 @@ extern tpark_os_entry tpark__os[TPARK_OS_COUNT];
  * TPARK_EINVAL when no entry has that name. */
 tpark_status tpark_os_set(const char *name, tpark_os_fn fn);
 
+/* Makes the entry called name missing (NULL), as on an OS without that
+ * call. TPARK_EINVAL when no entry has that name. */
+tpark_status tpark_os_hide(const char *name);
+
 /* The current function of the entry called name; NULL if none or unknown. */
 tpark_os_fn tpark_os_get(const char *name);
 
@@ -122,6 +126,10 @@ void tpark_os_restore_all(void);
 
 /* Gives the processor away through the table (Sleep(0) or sched_yield). */
 void tpark__os_yield(void);
+
+/* Windows: QueryPerformanceCounter in ns, given QueryPerformanceFrequency's
+ * answer (read once at setup). */
+tpark_instant tpark__os_qpc_ns(int64_t frequency);
 
 /* Prints "tpark: <call> failed: <what> <code>" to stderr and aborts: for OS
  * answers that the API documents as impossible once a backend is set up. */

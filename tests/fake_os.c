@@ -3,28 +3,40 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "platform/os.h"
 
 #define MAX_SCRIPT 64
+#define MAX_HIDDEN 4
+#define MAX_HANDLES 64
 #define FUTEX_CMD_MASK 127 /* without FUTEX_PRIVATE_FLAG */
 #define FUTEX_CMD_WAKE 1
 #define FUTEX_CMD_WAIT_BITSET 9
+#define QPC_FREQUENCY 10000000 /* 100 ns ticks, as on most Windows */
+#define STATUS_INVALID_HANDLE ((tpark_ntstatus)0xC0000008)
 
+/* A thread blocked in a fake wait or release. handle is NULL for address
+ * waits (futex, WaitOnAddress), the keyed event for keyed waits. */
 struct waiter {
-  const void *addr;
-  bool woken;
+  const void *handle, *addr;
+  bool done; /* woken (a wait) or taken (a release) */
   struct waiter *next;
 };
 
 static pthread_mutex_t fk_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fk_changed = PTHREAD_COND_INITIALIZER; /* broadcast on
-                                      every clock move, wake and sleep */
+/* Broadcast on every clock move, wake, sleep and release. */
+static pthread_cond_t fk_changed = PTHREAD_COND_INITIALIZER;
+static __thread uint32_t last_error; /* GetLastError */
+
 static struct {
   uint64_t now;
-  struct waiter *waiters;
+  struct waiter *waiters;  /* blocked waits */
+  struct waiter *releases; /* blocked NtReleaseKeyedEvent calls */
   size_t sleepers;
   unsigned count[FAKE_N_CALLS];
   fake_answer script[FAKE_N_CALLS][MAX_SCRIPT];
@@ -32,10 +44,21 @@ static struct {
   unsigned fail_at[FAKE_N_CALLS]; /* a value of count; 0: none */
   int fail_err[FAKE_N_CALLS];
   const char *env_name, *env_value;
+  const char *hidden[MAX_HIDDEN];
+  bool handle_open[MAX_HANDLES];
+  int open_handles;
+  uint32_t last_wait_ms;
+  int64_t last_nt_timeout;
+  bool has_nt_timeout;
 } fk;
 
 static void lock(void) { pthread_mutex_lock(&fk_lock); }
 static void unlock(void) { pthread_mutex_unlock(&fk_lock); }
+
+static void fake_bug(const char *what) {
+  fprintf(stderr, "fake OS: %s\n", what);
+  abort();
+}
 
 /* Counts a call of c and finds its scripted answer, if any. Locked. */
 static bool take_answer(fake_call c, fake_answer *a) {
@@ -52,8 +75,8 @@ static bool take_answer(fake_call c, fake_answer *a) {
   return false;
 }
 
-/* Carries out a scripted answer and returns its errno (0: success). Locked
- * on entry and exit; the hook runs unlocked. */
+/* Carries out a scripted answer and returns its err. Locked on entry and
+ * exit; the hook runs unlocked. */
 static int apply(const fake_answer *a) {
   if (a->hook != NULL) {
     unlock();
@@ -67,26 +90,40 @@ static int apply(const fake_answer *a) {
   return a->err;
 }
 
-/* Blocks until woken or the clock reaches deadline; 0 or ETIMEDOUT. Locked. */
-static int block(const void *addr, uint64_t deadline) {
-  struct waiter w = {addr, false, fk.waiters};
+/* Counts call c; true with *err set when a scripted answer replaces it
+ * (FAKE_DEFAULT answers only add their hook and clock move). */
+static bool scripted(fake_call c, int *err) {
+  fake_answer a;
+  if (!take_answer(c, &a)) return false;
+  int e = apply(&a);
+  if (e == FAKE_DEFAULT) return false;
+  *err = e;
+  return true;
+}
+
+static void unlink_waiter(struct waiter **list, struct waiter *w) {
+  while (*list != w) list = &(*list)->next;
+  *list = w->next;
+}
+
+/* Blocks until woken or the clock reaches deadline; true if woken. Locked. */
+static bool block(const void *handle, const void *addr, uint64_t deadline) {
+  struct waiter w = {handle, addr, false, fk.waiters};
   fk.waiters = &w;
   fk.sleepers++;
   pthread_cond_broadcast(&fk_changed);
-  while (!w.woken && fk.now < deadline) pthread_cond_wait(&fk_changed, &fk_lock);
-  struct waiter **pp = &fk.waiters;
-  while (*pp != &w) pp = &(*pp)->next;
-  *pp = w.next;
+  while (!w.done && fk.now < deadline) pthread_cond_wait(&fk_changed, &fk_lock);
+  unlink_waiter(&fk.waiters, &w);
   fk.sleepers--;
-  return w.woken ? 0 : ETIMEDOUT;
+  return w.done;
 }
 
-/* Wakes at most n waiters on addr; returns how many. Locked. */
-static long wake(const void *addr, long n) {
+/* Wakes at most n blocked waits on (handle, addr); returns how many. */
+static long wake(const void *handle, const void *addr, long n) {
   long woken = 0;
   for (struct waiter *w = fk.waiters; w != NULL && woken < n; w = w->next) {
-    if (w->addr == addr && !w->woken) {
-      w->woken = true;
+    if (w->handle == handle && w->addr == addr && !w->done) {
+      w->done = true;
       woken++;
     }
   }
@@ -94,11 +131,20 @@ static long wake(const void *addr, long n) {
   return woken;
 }
 
+static bool hidden(const char *name) {
+  for (size_t i = 0; i < MAX_HIDDEN; i++) {
+    if (fk.hidden[i] != NULL && strcmp(fk.hidden[i], name) == 0) return true;
+  }
+  return false;
+}
+
+/* ---- Linux ------------------------------------------------------------- */
+
 static int fake_clock_gettime(int clock_id, struct timespec *ts) {
-  fake_answer a;
+  int err = 0;
   (void)clock_id;
   lock();
-  int err = take_answer(FAKE_CLOCK, &a) ? apply(&a) : 0;
+  scripted(FAKE_CLOCK, &err);
   uint64_t now = fk.now;
   unlock();
   if (err != 0) {
@@ -112,30 +158,24 @@ static int fake_clock_gettime(int clock_id, struct timespec *ts) {
 
 static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
                        const struct timespec *timeout, uint32_t val3) {
-  fake_answer a;
   long ret = 0;
   int err = 0;
   (void)val3;
   lock();
   switch (op & FUTEX_CMD_MASK) {
     case FUTEX_CMD_WAIT_BITSET:
-      if (take_answer(FAKE_FUTEX_WAIT, &a)) {
-        err = apply(&a);
-      } else if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val) {
+      if (scripted(FAKE_FUTEX_WAIT, &err)) break;
+      if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val) {
         err = EAGAIN;
       } else {
         uint64_t deadline = timeout == NULL ? UINT64_MAX
                                             : (uint64_t)timeout->tv_sec * 1000000000u +
                                                   (uint64_t)timeout->tv_nsec;
-        err = block(uaddr, deadline);
+        err = block(NULL, uaddr, deadline) ? 0 : ETIMEDOUT;
       }
       break;
     case FUTEX_CMD_WAKE:
-      if (take_answer(FAKE_FUTEX_WAKE, &a)) {
-        err = apply(&a);
-      } else {
-        ret = wake(uaddr, (long)val);
-      }
+      if (!scripted(FAKE_FUTEX_WAKE, &err)) ret = wake(NULL, uaddr, (long)val);
       break;
     default:
       err = ENOSYS;
@@ -148,6 +188,9 @@ static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
   return ret;
 }
 
+/* Really yields (tests spin on it), through the host's POSIX layer. */
+static int fake_sched_yield(void) { return sched_yield(); }
+
 static char *fake_getenv(const char *name) {
   lock();
   char *value = fk.env_name != NULL && strcmp(fk.env_name, name) == 0
@@ -157,21 +200,251 @@ static char *fake_getenv(const char *name) {
   return value;
 }
 
-void fake_os_install(uint64_t start_ns) {
+/* ---- Windows ----------------------------------------------------------- */
+
+/* The fake modules' handles. */
+static char synch_module, ntdll_module;
+
+static void *fake_GetModuleHandleA(const char *name) {
+  int err = 0;
+  void *module = NULL;
   lock();
+  if (!scripted(FAKE_GET_MODULE, &err) && !hidden(name)) {
+    if (strcmp(name, "api-ms-win-core-synch-l1-2-0.dll") == 0) module = &synch_module;
+    if (strcmp(name, "ntdll.dll") == 0) module = &ntdll_module;
+  }
+  unlock();
+  return err == 0 ? module : NULL;
+}
+
+static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms);
+static void fake_WakeByAddressSingle(void *address);
+static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
+                                              uint32_t flags);
+static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
+                                               int64_t *timeout);
+static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
+                                               int64_t *timeout);
+
+static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
+  static const struct {
+    void *module;
+    const char *name;
+    tpark_os_fn fn;
+  } procs[] = {
+      {&synch_module, "WaitOnAddress", (tpark_os_fn)fake_WaitOnAddress},
+      {&synch_module, "WakeByAddressSingle", (tpark_os_fn)fake_WakeByAddressSingle},
+      {&ntdll_module, "NtCreateKeyedEvent", (tpark_os_fn)fake_NtCreateKeyedEvent},
+      {&ntdll_module, "NtWaitForKeyedEvent", (tpark_os_fn)fake_NtWaitForKeyedEvent},
+      {&ntdll_module, "NtReleaseKeyedEvent", (tpark_os_fn)fake_NtReleaseKeyedEvent},
+  };
+  int err = 0;
+  tpark_os_fn fn = NULL;
+  lock();
+  if (!scripted(FAKE_GET_PROC, &err) && !hidden(name)) {
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++) {
+      if (procs[i].module == module && strcmp(procs[i].name, name) == 0) fn = procs[i].fn;
+    }
+  }
+  unlock();
+  return err == 0 ? fn : NULL;
+}
+
+static uint32_t fake_GetLastError(void) { return last_error; }
+
+static int fake_QueryPerformanceCounter(int64_t *count) {
+  int err = 0;
+  lock();
+  scripted(FAKE_CLOCK, &err);
+  *count = (int64_t)(fk.now / (1000000000 / QPC_FREQUENCY));
+  unlock();
+  return err == 0;
+}
+
+static int fake_QueryPerformanceFrequency(int64_t *frequency) {
+  int err = 0;
+  lock();
+  scripted(FAKE_QPF, &err);
+  unlock();
+  *frequency = QPC_FREQUENCY;
+  return err == 0;
+}
+
+static void fake_Sleep(uint32_t ms) {
+  int err = 0;
+  lock();
+  scripted(FAKE_SLEEP, &err);
+  unlock();
+  if (ms != 0) fake_bug("Sleep with a time: tpark only yields");
+}
+
+static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms) {
+  int err = 0;
+  if (size != sizeof(uint32_t)) fake_bug("WaitOnAddress: tpark waits on 4 bytes");
+  lock();
+  fk.last_wait_ms = ms;
+  if (!scripted(FAKE_WAIT_ON_ADDRESS, &err) &&
+      __atomic_load_n((volatile uint32_t *)address, __ATOMIC_SEQ_CST) == *(uint32_t *)compare) {
+    uint64_t deadline = ms == TPARK_WIN_INFINITE ? UINT64_MAX : fk.now + (uint64_t)ms * 1000000;
+    if (!block(NULL, (const void *)address, deadline)) err = TPARK_ERROR_TIMEOUT;
+  }
+  unlock();
+  if (err != 0) {
+    last_error = (uint32_t)err;
+    return 0;
+  }
+  return 1;
+}
+
+static void fake_WakeByAddressSingle(void *address) {
+  int err = 0;
+  lock();
+  if (!scripted(FAKE_WAKE_BY_ADDRESS, &err)) wake(NULL, address, 1);
+  unlock();
+}
+
+static bool handle_is_open(const void *handle) {
+  const bool *h = handle;
+  return h >= fk.handle_open && h < fk.handle_open + MAX_HANDLES && *h;
+}
+
+static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
+                                              uint32_t flags) {
+  int err = 0;
+  (void)access;
+  (void)attributes;
+  (void)flags;
+  lock();
+  if (!scripted(FAKE_NT_CREATE, &err)) {
+    size_t i = 0;
+    while (i < MAX_HANDLES && fk.handle_open[i]) i++;
+    if (i == MAX_HANDLES) fake_bug("too many keyed events");
+    fk.handle_open[i] = true;
+    fk.open_handles++;
+    *handle = &fk.handle_open[i];
+  }
+  unlock();
+  return (tpark_ntstatus)err;
+}
+
+/* The deadline of an NT timeout: NULL waits for ever, negative is relative
+ * in 100 ns units. Locked. */
+static uint64_t nt_deadline(const int64_t *timeout) {
+  fk.has_nt_timeout = timeout != NULL;
+  if (timeout == NULL) return UINT64_MAX;
+  fk.last_nt_timeout = *timeout;
+  if (*timeout > 0) fake_bug("an absolute NT timeout: tpark uses relative ones");
+  return fk.now + (uint64_t)(-*timeout) * 100;
+}
+
+static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
+                                               int64_t *timeout) {
+  int err = 0;
+  if (alertable) fake_bug("an alertable keyed wait");
+  lock();
+  uint64_t deadline = nt_deadline(timeout);
+  if (!scripted(FAKE_NT_WAIT, &err)) {
+    if (!handle_is_open(handle)) {
+      err = STATUS_INVALID_HANDLE;
+    } else {
+      /* Take a release that is already waiting, else wait for one. */
+      struct waiter *r = fk.releases;
+      while (r != NULL && (r->handle != handle || r->addr != key || r->done)) r = r->next;
+      if (r != NULL) {
+        r->done = true;
+        pthread_cond_broadcast(&fk_changed);
+      } else if (!block(handle, key, deadline)) {
+        err = TPARK_STATUS_TIMEOUT;
+      }
+    }
+  }
+  unlock();
+  return (tpark_ntstatus)err;
+}
+
+static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
+                                               int64_t *timeout) {
+  int err = 0;
+  if (alertable) fake_bug("an alertable keyed release");
+  lock();
+  uint64_t deadline = nt_deadline(timeout);
+  if (!scripted(FAKE_NT_RELEASE, &err)) {
+    if (!handle_is_open(handle)) {
+      err = STATUS_INVALID_HANDLE;
+    } else if (wake(handle, key, 1) == 0) {
+      /* No one waits yet: block until a wait takes this release. */
+      struct waiter r = {handle, key, false, fk.releases};
+      fk.releases = &r;
+      while (!r.done && fk.now < deadline) pthread_cond_wait(&fk_changed, &fk_lock);
+      unlink_waiter(&fk.releases, &r);
+      if (!r.done) err = TPARK_STATUS_TIMEOUT;
+    }
+  }
+  unlock();
+  return (tpark_ntstatus)err;
+}
+
+static int fake_CloseHandle(void *handle) {
+  int err = 0;
+  lock();
+  if (!scripted(FAKE_CLOSE_HANDLE, &err)) {
+    if (handle_is_open(handle)) {
+      *(bool *)handle = false;
+      fk.open_handles--;
+    } else {
+      err = 6; /* ERROR_INVALID_HANDLE */
+    }
+  }
+  unlock();
+  return err == 0;
+}
+
+/* ---- installing ---------------------------------------------------------- */
+
+static const char *const linux_entries[] = {
+    "clock_gettime", "sched_yield", "futex", "pthread_cond_init_monotonic",
+    "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_broadcast",
+    "pthread_mutex_lock", "pthread_mutex_unlock",
+};
+static const char *const windows_entries[] = {
+    "GetModuleHandleA", "GetProcAddress", "CloseHandle", "GetLastError",
+    "QueryPerformanceCounter", "QueryPerformanceFrequency", "Sleep",
+};
+
+static void hide_all(const char *const *names, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (tpark_os_hide(names[i]) != TPARK_OK) fake_bug("no such OS table entry");
+  }
+}
+
+#define SET(name, fn)                                                \
+  do {                                                               \
+    if (tpark_os_set(name, (tpark_os_fn)(fn)) != TPARK_OK) fake_bug(name); \
+  } while (0)
+
+void fake_os_install(uint64_t start_ns, fake_os_kind kind) {
+  lock();
+  if (fk.waiters != NULL || fk.releases != NULL) fake_bug("installed while threads wait");
+  memset(&fk, 0, sizeof fk);
   fk.now = start_ns;
-  fk.waiters = NULL;
-  fk.sleepers = 0;
-  memset(fk.count, 0, sizeof fk.count);
-  memset(fk.script_len, 0, sizeof fk.script_len);
-  memset(fk.script_pos, 0, sizeof fk.script_pos);
-  memset(fk.fail_at, 0, sizeof fk.fail_at);
-  fk.env_name = fk.env_value = NULL;
   unlock();
   tpark_os_restore_all();
-  tpark_os_set("clock_gettime", (tpark_os_fn)fake_clock_gettime);
-  tpark_os_set("futex", (tpark_os_fn)fake_futex);
-  tpark_os_set("getenv", (tpark_os_fn)fake_getenv);
+  SET("getenv", fake_getenv);
+  if (kind == FAKE_OS_LINUX) {
+    hide_all(windows_entries, sizeof windows_entries / sizeof windows_entries[0]);
+    SET("clock_gettime", fake_clock_gettime);
+    SET("futex", fake_futex);
+    SET("sched_yield", fake_sched_yield);
+  } else {
+    hide_all(linux_entries, sizeof linux_entries / sizeof linux_entries[0]);
+    SET("GetModuleHandleA", fake_GetModuleHandleA);
+    SET("GetProcAddress", fake_GetProcAddress);
+    SET("CloseHandle", fake_CloseHandle);
+    SET("GetLastError", fake_GetLastError);
+    SET("QueryPerformanceCounter", fake_QueryPerformanceCounter);
+    SET("QueryPerformanceFrequency", fake_QueryPerformanceFrequency);
+    SET("Sleep", fake_Sleep);
+  }
 }
 
 void fake_os_remove(void) { tpark_os_restore_all(); }
@@ -197,9 +470,18 @@ void fake_env_set(const char *name, const char *value) {
   unlock();
 }
 
-void fake_script(fake_call c, const fake_answer *answers, size_t n) {
+void fake_hide(const char *name) {
   lock();
-  if (n > MAX_SCRIPT) n = MAX_SCRIPT;
+  size_t i = 0;
+  while (i < MAX_HIDDEN && fk.hidden[i] != NULL) i++;
+  if (i == MAX_HIDDEN) fake_bug("too many hidden names");
+  fk.hidden[i] = name;
+  unlock();
+}
+
+void fake_script(fake_call c, const fake_answer *answers, size_t n) {
+  if (n > MAX_SCRIPT) fake_bug("script too long");
+  lock();
   memcpy(fk.script[c], answers, n * sizeof *answers);
   fk.script_len[c] = n;
   fk.script_pos[c] = 0;
@@ -243,4 +525,34 @@ bool fake_wait_sleepers(size_t n, unsigned timeout_ms) {
   bool reached = fk.sleepers >= n;
   unlock();
   return reached;
+}
+
+int fake_open_handles(void) {
+  lock();
+  int n = fk.open_handles;
+  unlock();
+  return n;
+}
+
+size_t fake_pending_releases(void) {
+  lock();
+  size_t n = 0;
+  for (struct waiter *r = fk.releases; r != NULL; r = r->next) n += !r->done;
+  unlock();
+  return n;
+}
+
+uint32_t fake_last_wait_ms(void) {
+  lock();
+  uint32_t ms = fk.last_wait_ms;
+  unlock();
+  return ms;
+}
+
+int64_t fake_last_nt_timeout(bool *has_nt_timeout) {
+  lock();
+  int64_t t = fk.last_nt_timeout;
+  *has_nt_timeout = fk.has_nt_timeout;
+  unlock();
+  return t;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backends/builtin.h"
+#include "tests/expect_abort.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
 #include "tpark/tpark.h"
@@ -18,7 +19,7 @@ static tpark_parker p;
 static void setup(void) {
   const tpark_backend *b;
   tpark__selection_reset();
-  fake_os_install(START);
+  fake_os_install(START, FAKE_OS_LINUX);
   ck_assert_int_eq(tpark_select_backend("futex", &b), TPARK_OK);
   ck_assert_int_eq(tpark_init_with(&p, b), TPARK_OK);
 }
@@ -151,38 +152,7 @@ START_TEST(futex_enosys_at_setup_is_enotsup) {
 }
 END_TEST
 
-#if defined(__linux__)
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* Runs fn in a child with stderr captured; asserts that it aborts with a
- * message containing every string of want. */
-static void expect_abort(void (*fn)(void), const char *const *want, size_t n) {
-  char path[] = "/tmp/tpark_abort_XXXXXX";
-  int fd = mkstemp(path);
-  ck_assert_int_ge(fd, 0);
-  fflush(stderr);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    dup2(fd, 2);
-    fn();
-    _exit(0); /* not reached if it aborts */
-  }
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  char msg[512] = {0};
-  ck_assert_int_ge(pread(fd, msg, sizeof msg - 1, 0), 0);
-  close(fd);
-  unlink(path);
-  ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-                "the child did not abort (status %d); it said: %s", status, msg);
-  for (size_t i = 0; i < n; i++) {
-    ck_assert_msg(strstr(msg, want[i]) != NULL, "message \"%s\" lacks \"%s\"", msg, want[i]);
-  }
-}
-
+#if defined(TPARK_HAVE_EXPECT_ABORT)
 static void park_into_einval(void) {
   const fake_answer einval[] = {{EINVAL, 0, NULL, NULL}};
   fake_script(FAKE_FUTEX_WAIT, einval, 1);
@@ -214,7 +184,7 @@ START_TEST(impossible_os_errors_abort_naming_the_call) {
   expect_abort(clock_fails, clock, 2);
 }
 END_TEST
-#endif /* __linux__ */
+#endif /* TPARK_HAVE_EXPECT_ABORT */
 
 int main(void) {
   Suite *s = suite_create("futex_fake");
@@ -229,7 +199,7 @@ int main(void) {
   tcase_add_test(tc, timeout_after_sleeping_leaves_no_sleeper_mark);
   tcase_add_test(tc, wake_efault_is_tolerated);
   tcase_add_test(tc, futex_enosys_at_setup_is_enotsup);
-#if defined(__linux__)
+#if defined(TPARK_HAVE_EXPECT_ABORT)
   tcase_add_test(tc, impossible_os_errors_abort_naming_the_call);
 #endif
   suite_add_tcase(s, tc);

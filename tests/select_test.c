@@ -1,6 +1,8 @@
-/* Backend selection (SPEC 9): TPARK_BACKEND, the fallback order, explicit
- * defaults, and one choice per process even under a race. The environment is
- * the fake OS's; each test starts from no selection. */
+/* Backend selection (SPEC 9) on the fake Linux (the fake Windows is in
+ * windows_fake_test.c): TPARK_BACKEND, the fallback order, explicit defaults,
+ * and one choice per process even under a race. The environment is the fake
+ * OS's; each test starts from no selection. Runs on any host; condvar only
+ * where POSIX threads are. */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +16,7 @@
 
 static void setup(void) {
   tpark__selection_reset();
-  fake_os_install(0);
+  fake_os_install(0, FAKE_OS_LINUX);
 }
 
 static void teardown(void) {
@@ -33,7 +35,6 @@ static void futex_missing(void) {
   fake_script(FAKE_FUTEX_WAKE, &enosys, 1);
 }
 
-#if defined(__linux__)
 START_TEST(linux_default_is_futex) {
   ck_assert_str_eq(default_name(), "futex");
   tpark_parker p;
@@ -42,6 +43,7 @@ START_TEST(linux_default_is_futex) {
 }
 END_TEST
 
+#if !defined(_WIN32) /* condvar needs POSIX threads */
 START_TEST(linux_falls_back_to_condvar) {
   futex_missing();
   ck_assert_str_eq(default_name(), "condvar");
@@ -53,6 +55,7 @@ START_TEST(env_forces_a_backend) {
   ck_assert_str_eq(default_name(), "condvar");
 }
 END_TEST
+#endif
 
 START_TEST(empty_env_counts_as_unset) {
   fake_env_set("TPARK_BACKEND", "");
@@ -68,7 +71,6 @@ START_TEST(env_naming_unavailable_backend_is_enotsup) {
   ck_assert_int_eq(tpark_init(&p), TPARK_ENOTSUP);
 }
 END_TEST
-#endif /* __linux__ */
 
 START_TEST(env_unknown_name_is_einval_not_a_fallback) {
   static const char *const bad[] = {"nope", "mock", "FUTEX", " futex", "futex "};
@@ -100,14 +102,16 @@ START_TEST(select_by_name) {
   ck_assert_int_eq(tpark_select_backend("futex", NULL), TPARK_EINVAL);
   ck_assert_int_eq(tpark_select_backend("mock", &b), TPARK_EINVAL);
   ck_assert_int_eq(tpark_select_backend("", &b), TPARK_EINVAL);
-#if defined(__linux__)
   const tpark_backend *again;
   ck_assert_int_eq(tpark_select_backend("futex", &b), TPARK_OK);
   ck_assert_str_eq(b->name, "futex");
   ck_assert_int_eq(tpark_select_backend("futex", &again), TPARK_OK);
   ck_assert_ptr_eq(b, again); /* one instance per process */
+#if !defined(_WIN32)
   ck_assert_int_eq(tpark_select_backend("condvar", &b), TPARK_OK);
   ck_assert_str_eq(b->name, "condvar");
+#else
+  ck_assert_int_eq(tpark_select_backend("condvar", &b), TPARK_ENOTSUP);
 #endif
 }
 END_TEST
@@ -131,7 +135,6 @@ START_TEST(set_default_wins_and_restores) {
 }
 END_TEST
 
-#if defined(__linux__)
 START_TEST(set_default_returns_selected_default) {
   const tpark_backend *chosen = tpark_default_backend();
   ck_assert_ptr_nonnull(chosen);
@@ -142,10 +145,14 @@ START_TEST(set_default_returns_selected_default) {
   tpark_mock_free(m);
 }
 END_TEST
-#endif
 
 /* 16 threads race on first use and all get the same backend. */
 #define RACERS 16
+#if !defined(_WIN32)
+#define ALTERNATIVE "condvar"
+#else
+#define ALTERNATIVE "futex" /* the fake Linux's futex, the only one there */
+#endif
 static pthread_mutex_t race_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t race_cond = PTHREAD_COND_INITIALIZER;
 static struct {
@@ -176,15 +183,13 @@ static void run_race(void) {
 START_TEST(racing_first_use_gets_one_backend) {
   for (int round = 0; round < 20; round++) {
     tpark__selection_reset();
-    if (round % 2) fake_env_set("TPARK_BACKEND", "condvar");
+    if (round % 2) fake_env_set("TPARK_BACKEND", ALTERNATIVE);
     run_race();
     for (size_t i = 0; i < RACERS; i++) {
       ck_assert_ptr_eq(race.got[i], race.got[0]);
     }
-#if defined(__linux__)
     ck_assert_ptr_nonnull(race.got[0]);
-    ck_assert_str_eq(race.got[0]->name, round % 2 ? "condvar" : "futex");
-#endif
+    ck_assert_str_eq(race.got[0]->name, round % 2 ? ALTERNATIVE : "futex");
     fake_env_set("TPARK_BACKEND", NULL);
   }
 }
@@ -195,14 +200,14 @@ int main(void) {
   TCase *tc = tcase_create("select");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
-#if defined(__linux__)
   tcase_add_test(tc, linux_default_is_futex);
+#if !defined(_WIN32)
   tcase_add_test(tc, linux_falls_back_to_condvar);
   tcase_add_test(tc, env_forces_a_backend);
+#endif
   tcase_add_test(tc, empty_env_counts_as_unset);
   tcase_add_test(tc, env_naming_unavailable_backend_is_enotsup);
   tcase_add_test(tc, set_default_returns_selected_default);
-#endif
   tcase_add_test(tc, env_unknown_name_is_einval_not_a_fallback);
   tcase_add_test(tc, choice_is_made_once);
   tcase_add_test(tc, select_by_name);

@@ -8,28 +8,45 @@
 #include "tests/fake_os.h"
 #include "tpark/mock.h"
 
-enum kind { REAL, FAKE_OS, MOCK };
+enum kind { REAL, DEFAULT, FAKE_OS, MOCK };
 
 static struct {
   const char *name;         /* the subject */
   const char *backend_name; /* the built-in behind it */
   enum kind kind;
+  fake_os_kind fake_os;
   tpark_mock *mock;
   const tpark_backend *backend;
 } s;
 
 bool subject_open(const char *name) {
-  static const struct { const char *name, *backend_name; enum kind kind; } all[] = {
-      {"futex", "futex", REAL},
-      {"condvar", "condvar", REAL},
-      {"mock", "mock", MOCK},
-      {"futex_fake", "futex", FAKE_OS},
+  static const char prefix[] = "default:";
+  if (name != NULL && strncmp(name, prefix, sizeof prefix - 1) == 0) {
+    s.name = name;
+    s.backend_name = name + sizeof prefix - 1;
+    s.kind = DEFAULT;
+    return true;
+  }
+  static const struct {
+    const char *name, *backend_name;
+    enum kind kind;
+    fake_os_kind fake_os;
+  } all[] = {
+      {"futex", "futex", REAL, FAKE_OS_LINUX},
+      {"condvar", "condvar", REAL, FAKE_OS_LINUX},
+      {"waitaddress", "waitaddress", REAL, FAKE_OS_WINDOWS},
+      {"keyed_event", "keyed_event", REAL, FAKE_OS_WINDOWS},
+      {"mock", "mock", MOCK, FAKE_OS_LINUX},
+      {"futex_fake", "futex", FAKE_OS, FAKE_OS_LINUX},
+      {"waitaddress_fake", "waitaddress", FAKE_OS, FAKE_OS_WINDOWS},
+      {"keyed_event_fake", "keyed_event", FAKE_OS, FAKE_OS_WINDOWS},
   };
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     if (name != NULL && strcmp(all[i].name, name) == 0) {
       s.name = all[i].name;
       s.backend_name = all[i].backend_name;
       s.kind = all[i].kind;
+      s.fake_os = all[i].fake_os;
       return true;
     }
   }
@@ -44,8 +61,15 @@ void subject_setup(void) {
     s.backend = tpark_mock_backend(s.mock);
     return;
   }
-  if (s.kind == FAKE_OS) fake_os_install(UINT64_C(1000000000));
-  tpark_status st = tpark_select_backend(s.backend_name, &s.backend);
+  if (s.kind == FAKE_OS) fake_os_install(UINT64_C(1000000000), s.fake_os);
+  tpark_status st = TPARK_OK;
+  if (s.kind == DEFAULT) {
+    tpark_parker p;
+    st = tpark_init(&p);
+    s.backend = tpark_default_backend();
+  } else {
+    st = tpark_select_backend(s.backend_name, &s.backend);
+  }
   if (st != TPARK_OK) {
     fprintf(stderr, "subject %s: %s\n", s.name, tpark_status_str(st));
     s.backend = NULL;
@@ -64,7 +88,7 @@ void subject_teardown(void) {
 
 const tpark_backend *subject_backend(void) { return s.backend; }
 const char *subject_backend_name(void) { return s.backend_name; }
-bool subject_fake_time(void) { return s.kind != REAL; }
+bool subject_fake_time(void) { return s.kind == FAKE_OS || s.kind == MOCK; }
 
 void subject_advance(uint64_t ns) {
   if (s.kind == MOCK) tpark_mock_advance(s.mock, ns);

@@ -10,9 +10,11 @@
 
 #include "tpark/backend.h"
 
-/* Sets up the subject called name (once per process, before the suite):
- * "futex", "condvar", "mock", or "<backend>_fake" for a built-in on the fake
- * OS. False, with a message, when there is no such subject here. */
+/* Sets up the subject called name (once per process, before the suite): a
+ * built-in ("futex", "condvar", "waitaddress", "keyed_event"), "mock",
+ * "<built-in>_fake" for a built-in on the fake OS, or "default:<built-in>"
+ * for the process default (real TPARK_BACKEND), which must be that
+ * built-in. False, with a message, when there is no such subject. */
 bool subject_open(const char *name);
 /* Per test (Check fixture): creates the subject's backend afresh. */
 void subject_setup(void);
