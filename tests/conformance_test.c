@@ -44,6 +44,7 @@ struct waker {
   int go;        /* set by the owner: the parker is prepared */
   int locked;    /* set by the waker after unpark_lock, before unpark */
   bool sleepers; /* wait until the owner sleeps before unpark_lock */
+  bool twice;    /* a second unpark_lock (and unpark) in the same cycle */
   int data[16];  /* written before unpark_lock (ordering test) */
 };
 
@@ -53,9 +54,22 @@ static void *waker_main(void *arg) {
   if (w->sleepers) subject_wait_sleepers(1, 1000);
   for (int i = 0; i < 16; i++) w->data[i] = i + 1;
   tpark_unpark_handle h = tpark_unpark_lock(w->p);
+  tpark_unpark_handle second = {0};
+  if (w->twice) second = tpark_unpark_lock(w->p);
   store(&w->locked, 1);
   tpark_unpark(h);
+  tpark_unpark(second); /* must neither block nor count for the next cycle */
   return NULL;
+}
+
+/* Prepares w->p and lets a waker thread go at it; the caller parks, then
+ * joins the thread returned. */
+static pthread_t prepare_with_waker(struct waker *w) {
+  pthread_t t;
+  start(&t, waker_main, w);
+  tpark_prepare_park(w->p);
+  store(&w->go, 1);
+  return t;
 }
 
 /* ---- time for timeouts --------------------------------------------------- */
@@ -105,10 +119,7 @@ START_TEST(unpark_before_park) {
   tpark_parker p;
   init(&p);
   struct waker w = {.p = &p};
-  pthread_t t;
-  start(&t, waker_main, &w);
-  tpark_prepare_park(&p);
-  store(&w.go, 1);
+  pthread_t t = prepare_with_waker(&w);
   wait_for(&w.locked, 1);
   tpark_park(&p);
   join(t);
@@ -120,10 +131,7 @@ START_TEST(unpark_before_park_until_past) {
   tpark_parker p;
   init(&p);
   struct waker w = {.p = &p};
-  pthread_t t;
-  start(&t, waker_main, &w);
-  tpark_prepare_park(&p);
-  store(&w.go, 1);
+  pthread_t t = prepare_with_waker(&w);
   wait_for(&w.locked, 1);
   ck_assert(tpark_park_until(&p, 0));
   join(t);
@@ -136,10 +144,7 @@ START_TEST(unpark_while_parked) {
   init(&p);
   for (int i = 0; i < 50; i++) {
     struct waker w = {.p = &p, .sleepers = true};
-    pthread_t t;
-    start(&t, waker_main, &w);
-    tpark_prepare_park(&p);
-    store(&w.go, 1);
+    pthread_t t = prepare_with_waker(&w);
     if (i % 2) {
       tpark_park(&p);
     } else {
@@ -166,10 +171,7 @@ START_TEST(unpark_not_remembered_across_cycles) {
   tpark_parker p;
   init(&p);
   struct waker w = {.p = &p};
-  pthread_t t;
-  start(&t, waker_main, &w);
-  tpark_prepare_park(&p);
-  store(&w.go, 1);
+  pthread_t t = prepare_with_waker(&w);
   tpark_park(&p);
   join(t);
   /* The cycle is over: another unpark_lock is not remembered. */
@@ -179,29 +181,11 @@ START_TEST(unpark_not_remembered_across_cycles) {
 }
 END_TEST
 
-struct double_waker {
-  tpark_parker *p;
-  int go;
-};
-
-static void *double_waker_main(void *arg) {
-  struct double_waker *w = arg;
-  wait_for(&w->go, 1);
-  tpark_unpark_handle first = tpark_unpark_lock(w->p);
-  tpark_unpark_handle second = tpark_unpark_lock(w->p);
-  tpark_unpark(first);
-  tpark_unpark(second); /* must not block nor count for the next cycle */
-  return NULL;
-}
-
 START_TEST(only_first_unpark_lock_counts) {
   tpark_parker p;
   init(&p);
-  struct double_waker w = {.p = &p};
-  pthread_t t;
-  start(&t, double_waker_main, &w);
-  tpark_prepare_park(&p);
-  store(&w.go, 1);
+  struct waker w = {.p = &p, .twice = true};
+  pthread_t t = prepare_with_waker(&w);
   tpark_park(&p);
   join(t);
   tpark_prepare_park(&p);
@@ -241,10 +225,7 @@ START_TEST(park_until_never) {
   tpark_parker p;
   init(&p);
   struct waker w = {.p = &p, .sleepers = true};
-  pthread_t t;
-  start(&t, waker_main, &w);
-  tpark_prepare_park(&p);
-  store(&w.go, 1);
+  pthread_t t = prepare_with_waker(&w);
   ck_assert(tpark_park_until(&p, TPARK_NEVER));
   join(t);
 }
@@ -270,10 +251,7 @@ START_TEST(memory_ordering) {
   init(&p);
   for (int round = 0; round < 200; round++) {
     struct waker w = {.p = &p, .sleepers = round % 2 == 0};
-    pthread_t t;
-    start(&t, waker_main, &w);
-    tpark_prepare_park(&p);
-    store(&w.go, 1);
+    pthread_t t = prepare_with_waker(&w);
     tpark_park(&p);
     for (int i = 0; i < 16; i++) ck_assert_int_eq(w.data[i], i + 1);
     join(t);
