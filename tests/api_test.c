@@ -170,7 +170,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("api");
-  TCase *tc = tcase_create("api");
+  TCase *tc = new_tcase("api");
   tcase_add_test(tc, init_rejects_null);
   tcase_add_test(tc, init_rejects_incomplete_vtables);
   tcase_add_test(tc, dispatch);

@@ -410,9 +410,8 @@ int main(int argc, char **argv) {
   char suite_name[64];
   snprintf(suite_name, sizeof suite_name, "conformance[%s]", argv[1]);
   Suite *s = suite_create(suite_name);
-  TCase *tc = tcase_create("semantics");
+  TCase *tc = new_tcase("semantics");
   tcase_add_checked_fixture(tc, setup, subject_teardown);
-  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, name_and_clock);
   tcase_add_test(tc, unpark_before_park);
   tcase_add_test(tc, unpark_before_park_until_past);

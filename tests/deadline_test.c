@@ -71,7 +71,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("deadline");
-  TCase *tc = tcase_create("arithmetic");
+  TCase *tc = new_tcase("arithmetic");
   tcase_add_test(tc, add_saturates);
   tcase_add_test(tc, div_ceil_is_exact);
   tcase_add_test(tc, wait_ms_rounds_up_and_never_infinite);

@@ -188,7 +188,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("futex_fake");
-  TCase *tc = tcase_create("futex");
+  TCase *tc = new_tcase("futex");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, unpark_of_a_thread_not_asleep_makes_no_system_call);
   tcase_add_test(tc, eintr_eagain_and_spurious_wakeups_are_absorbed);

@@ -190,7 +190,7 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("mock");
-  TCase *tc = tcase_create("mock");
+  TCase *tc = new_tcase("mock");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, clock_starts_at_zero_and_saturates);
   tcase_add_test(tc, timeout_exactly_at_deadline);

@@ -4,6 +4,14 @@
 
 #include <check.h>
 
+/* A test case with a timeout generous enough for sanitizer builds on a
+ * loaded 2-core machine (Check's default is 4 s). A hang still fails. */
+static inline TCase *new_tcase(const char *name) {
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, 120);
+  return tc;
+}
+
 static inline int run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

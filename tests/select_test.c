@@ -197,9 +197,8 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("select");
-  TCase *tc = tcase_create("select");
+  TCase *tc = new_tcase("select");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, linux_default_is_futex);
 #if !defined(_WIN32)
   tcase_add_test(tc, linux_falls_back_to_condvar);

@@ -454,9 +454,8 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("windows_fake");
-  TCase *tc = tcase_create("windows");
+  TCase *tc = new_tcase("windows");
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, windows_prefers_waitaddress);
   tcase_add_test(tc, without_wait_on_address_falls_back_to_keyed_event);
   tcase_add_test(tc, without_one_function_falls_back_to_keyed_event);
