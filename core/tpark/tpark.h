@@ -18,6 +18,9 @@
  *                                       unlock(queue)
  *                                       tpark_unpark(h)
  *
+ * One park per cycle: once park or park_until has returned, the cycle is over;
+ * call tpark_prepare_park again before the next park.
+ *
  * Guarantees (for every backend that passes the conformance suite):
  * - Never lost: an unpark_lock made after prepare_park makes the park of that
  *   cycle return true, whether it comes before or during the park.
