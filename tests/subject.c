@@ -5,10 +5,11 @@
 #include <time.h>
 
 #include "backends/builtin.h"
+#include "tests/example_backend/example_backend.h"
 #include "tests/fake_os.h"
 #include "tpark/mock.h"
 
-enum kind { REAL, DEFAULT, FAKE_OS, MOCK };
+enum kind { REAL, DEFAULT, FAKE_OS, MOCK, EXAMPLE };
 
 static struct {
   const char *name;         /* the subject */
@@ -16,6 +17,7 @@ static struct {
   enum kind kind;
   fake_os_kind fake_os;
   tpark_mock *mock;
+  tpark_backend example; /* for EXAMPLE */
   const tpark_backend *backend;
 } s;
 
@@ -40,6 +42,7 @@ bool subject_open(const char *name) {
       {"futex_fake", "futex", FAKE_OS, FAKE_OS_LINUX},
       {"waitaddress_fake", "waitaddress", FAKE_OS, FAKE_OS_WINDOWS},
       {"keyed_event_fake", "keyed_event", FAKE_OS, FAKE_OS_WINDOWS},
+      {"example", "example", EXAMPLE, FAKE_OS_LINUX}, /* docs/backends.md */
   };
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     if (name != NULL && strcmp(all[i].name, name) == 0) {
@@ -63,7 +66,10 @@ void subject_setup(void) {
   }
   if (s.kind == FAKE_OS) fake_os_install(UINT64_C(1000000000), s.fake_os);
   tpark_status st = TPARK_OK;
-  if (s.kind == DEFAULT) {
+  if (s.kind == EXAMPLE) {
+    st = example_backend_create(&s.example);
+    s.backend = &s.example;
+  } else if (s.kind == DEFAULT) {
     tpark_parker p;
     st = tpark_init(&p);
     s.backend = tpark_default_backend();
@@ -81,6 +87,7 @@ void subject_teardown(void) {
     tpark_mock_free(s.mock);
     s.mock = NULL;
   }
+  if (s.kind == EXAMPLE && s.backend != NULL) example_backend_destroy(&s.example);
   tpark__selection_reset();
   if (s.kind == FAKE_OS) fake_os_remove();
   s.backend = NULL;

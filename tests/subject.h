@@ -12,9 +12,10 @@
 
 /* Sets up the subject called name (once per process, before the suite): a
  * built-in ("futex", "condvar", "waitaddress", "keyed_event"), "mock",
- * "<built-in>_fake" for a built-in on the fake OS, or "default:<built-in>"
+ * "<built-in>_fake" for a built-in on the fake OS, "default:<built-in>"
  * for the process default (real TPARK_BACKEND), which must be that
- * built-in. False, with a message, when there is no such subject. */
+ * built-in, or "example" (tests/example_backend, docs/backends.md). False,
+ * with a message, when there is no such subject. */
 bool subject_open(const char *name);
 /* Per test (Check fixture): creates the subject's backend afresh. */
 void subject_setup(void);
