@@ -1,0 +1,345 @@
+/* Runs parkbench (the path in argv[1]) as a user would and checks what it
+ * prints, never its timings:
+ *   - `--quick --json` exits 0 and prints one well-formed JSON value (RFC 8259)
+ *     with a "backends" entry for each built-in backend that
+ *     tpark_select_backend says is available here, each with its measurements;
+ *   - bad arguments exit 2 with a message, --help exits 0.
+ * Natively and as a Windows .exe under Wine (--config=mingw), where the child
+ * runs in the same Wine session. */
+#if defined(_WIN32)
+#define popen _popen
+#define pclose _pclose
+#else
+#include <sys/wait.h>
+#endif
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpark/tpark.h"
+
+static int failures;
+
+static void fail(const char *fmt, const char *arg) {
+  fprintf(stderr, "FAIL: ");
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  failures++;
+}
+
+/* ---- running parkbench ------------------------------------------------------- */
+
+static const char *bench;
+
+/* Runs bench with args; returns its output (malloc'd) and *status its exit
+ * status (-1 if it did not exit normally). */
+static char *run(const char *args, int *status) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s %s", bench, args);
+  FILE *f = popen(cmd, "r");
+  if (f == NULL) {
+    perror("popen");
+    exit(1);
+  }
+  size_t len = 0, cap = 1 << 16;
+  char *out = malloc(cap);
+  size_t got;
+  while (out != NULL && (got = fread(out + len, 1, cap - len - 1, f)) > 0) {
+    len += got;
+    if (cap - len < 1024) out = realloc(out, cap *= 2);
+  }
+  if (out == NULL) {
+    fputs("out of memory\n", stderr);
+    exit(1);
+  }
+  out[len] = '\0';
+  int st = pclose(f);
+#if defined(_WIN32)
+  *status = st;
+#else
+  *status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+#endif
+  return out;
+}
+
+/* ---- a JSON checker that also collects the backend entries ----------------------- */
+
+#define MAX_BACKENDS 8
+#define KEYS_WANTED 5
+static const char *const keys_wanted[KEYS_WANTED] = {"pingpong_ns", "timeouts", "footprint",
+                                                     "setup", "bar"};
+
+typedef struct json {
+  const char *s;
+  const char *error; /* first error, NULL while well-formed */
+  size_t at;
+  int depth;
+  char path[256]; /* where we are, e.g. ".backends[].name" */
+  int n_backends;
+  char names[MAX_BACKENDS][32];
+  unsigned keys[MAX_BACKENDS]; /* bit i: keys_wanted[i] seen */
+} json;
+
+static bool value(json *j);
+
+static void ws(json *j) {
+  while (j->s[j->at] == ' ' || j->s[j->at] == '\t' || j->s[j->at] == '\n' || j->s[j->at] == '\r') {
+    j->at++;
+  }
+}
+
+static bool error(json *j, const char *what) {
+  if (j->error == NULL) j->error = what;
+  return false;
+}
+
+/* A string; its first out_size-1 bytes (escapes decoded as '?') into out. */
+static bool string(json *j, char *out, size_t out_size) {
+  size_t n = 0;
+  if (j->s[j->at] != '"') return error(j, "expected a string");
+  j->at++;
+  for (;;) {
+    unsigned char c = (unsigned char)j->s[j->at++];
+    if (c == '"') break;
+    if (c < 0x20) return error(j, "control character or end of input in a string");
+    if (c == '\\') {
+      char e = j->s[j->at++];
+      if (e == 'u') {
+        for (int i = 0; i < 4; i++) {
+          if (!isxdigit((unsigned char)j->s[j->at++])) return error(j, "bad \\u escape");
+        }
+      } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+        return error(j, "bad escape in a string");
+      }
+      c = '?';
+    }
+    if (out && n + 1 < out_size) out[n++] = (char)c;
+  }
+  if (out) out[n] = '\0';
+  return true;
+}
+
+static bool digits(json *j) {
+  if (!isdigit((unsigned char)j->s[j->at])) return error(j, "expected a digit");
+  while (isdigit((unsigned char)j->s[j->at])) j->at++;
+  return true;
+}
+
+static bool number(json *j) {
+  if (j->s[j->at] == '-') j->at++;
+  if (j->s[j->at] == '0') {
+    j->at++;
+  } else if (!digits(j)) {
+    return false;
+  }
+  if (j->s[j->at] == '.') {
+    j->at++;
+    if (!digits(j)) return false;
+  }
+  if (j->s[j->at] == 'e' || j->s[j->at] == 'E') {
+    j->at++;
+    if (j->s[j->at] == '+' || j->s[j->at] == '-') j->at++;
+    if (!digits(j)) return false;
+  }
+  return true;
+}
+
+static bool literal(json *j, const char *word) {
+  size_t n = strlen(word);
+  if (strncmp(j->s + j->at, word, n) != 0) return error(j, "unexpected character");
+  j->at += n;
+  return true;
+}
+
+static bool object(json *j) {
+  size_t mark = strlen(j->path);
+  bool in_backend = !strcmp(j->path, ".backends[]");
+  if (in_backend) {
+    if (j->n_backends == MAX_BACKENDS) return error(j, "too many backends");
+    j->n_backends++;
+  }
+  j->at++; /* { */
+  ws(j);
+  if (j->s[j->at] == '}') {
+    j->at++;
+    return true;
+  }
+  for (;;) {
+    char key[64];
+    ws(j);
+    if (!string(j, key, sizeof key)) return false;
+    ws(j);
+    if (j->s[j->at++] != ':') return error(j, "expected ':' after a key");
+    if (in_backend) {
+      for (int i = 0; i < KEYS_WANTED; i++) {
+        if (!strcmp(key, keys_wanted[i])) j->keys[j->n_backends - 1] |= 1u << i;
+      }
+    }
+    snprintf(j->path + mark, sizeof j->path - mark, ".%s", key);
+    if (in_backend && !strcmp(key, "name")) {
+      ws(j);
+      if (!string(j, j->names[j->n_backends - 1], sizeof j->names[0])) return false;
+    } else if (!value(j)) {
+      return false;
+    }
+    j->path[mark] = '\0';
+    ws(j);
+    char c = j->s[j->at++];
+    if (c == '}') return true;
+    if (c != ',') return error(j, "expected ',' or '}' in an object");
+  }
+}
+
+static bool array(json *j) {
+  size_t mark = strlen(j->path);
+  j->at++; /* [ */
+  ws(j);
+  if (j->s[j->at] == ']') {
+    j->at++;
+    return true;
+  }
+  snprintf(j->path + mark, sizeof j->path - mark, "[]");
+  for (;;) {
+    if (!value(j)) return false;
+    ws(j);
+    char c = j->s[j->at++];
+    if (c == ']') break;
+    if (c != ',') return error(j, "expected ',' or ']' in an array");
+  }
+  j->path[mark] = '\0';
+  return true;
+}
+
+static bool value(json *j) {
+  bool ok;
+  ws(j);
+  if (++j->depth > 64) return error(j, "nested too deeply");
+  switch (j->s[j->at]) {
+    case '{':
+      ok = object(j);
+      break;
+    case '[':
+      ok = array(j);
+      break;
+    case '"':
+      ok = string(j, NULL, 0);
+      break;
+    case 't':
+      ok = literal(j, "true");
+      break;
+    case 'f':
+      ok = literal(j, "false");
+      break;
+    case 'n':
+      ok = literal(j, "null");
+      break;
+    default:
+      ok = j->s[j->at] == '-' || isdigit((unsigned char)j->s[j->at]) ? number(j)
+                                                                      : error(j, "expected a value");
+  }
+  j->depth--;
+  return ok;
+}
+
+static bool well_formed(json *j) {
+  if (!value(j)) return false;
+  ws(j);
+  return j->s[j->at] == '\0' || error(j, "text after the JSON value");
+}
+
+/* ---- the checks ------------------------------------------------------------------ */
+
+static void check_json_run(void) {
+  int status;
+  char *out = run("--quick --json", &status);
+  if (status != 0) fail("parkbench --quick --json did not exit 0", "");
+  json j = {out, NULL, 0, 0, "", 0, {{0}}, {0}};
+  if (!well_formed(&j)) {
+    char where[80];
+    snprintf(where, sizeof where, "%s at byte %zu", j.error, j.at);
+    fail("output is not well-formed JSON: %s", where);
+    fprintf(stderr, "--- output ---\n%s\n--------------\n", out);
+    free(out);
+    return;
+  }
+  static const char *const builtins[] = {"waitaddress", "keyed_event", "futex", "condvar"};
+  int available = 0;
+  for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
+    const tpark_backend *b;
+    bool here = tpark_select_backend(builtins[k], &b) == TPARK_OK;
+    int found = -1;
+    for (int i = 0; i < j.n_backends; i++) {
+      if (!strcmp(j.names[i], builtins[k])) found = i;
+    }
+    if (here) {
+      available++;
+      if (found < 0) {
+        fail("no \"backends\" entry for available backend %s", builtins[k]);
+      } else if (j.keys[found] != (1u << KEYS_WANTED) - 1) {
+        fail("the entry for %s lacks a measurement", builtins[k]);
+      }
+    } else if (found >= 0) {
+      fail("an entry for %s, which is not available here", builtins[k]);
+    }
+  }
+  if (j.n_backends != available) fail("%s", "the number of backend entries is wrong");
+  printf("parkbench --quick --json: well-formed, %d backend(s):", j.n_backends);
+  for (int i = 0; i < j.n_backends; i++) printf(" %s", j.names[i]);
+  printf("\n");
+  free(out);
+}
+
+static void check_exit(const char *args, int want, const char *want_text) {
+  int status;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "%s 2>&1", args);
+  char *out = run(cmd, &status);
+  if (status != want) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "parkbench %s: exit status %d, want %d", args, status, want);
+    fail("%s", msg);
+  }
+  if (strstr(out, want_text) == NULL) {
+    fail("parkbench %s: output lacks the expected text", args);
+    fprintf(stderr, "--- output ---\n%s\n--------------\n", out);
+  }
+  free(out);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: parkbench_test PATH/TO/parkbench\n");
+    return 2;
+  }
+  static char path[512];
+  snprintf(path, sizeof path, "%s", argv[1]);
+#if defined(_WIN32)
+  /* cmd.exe, which runs _popen's command, wants backslashes. */
+  for (char *c = path; *c; c++) {
+    if (*c == '/') *c = '\\';
+  }
+#endif
+  bench = path;
+
+  check_json_run();
+  check_exit("--help", 0, "usage: parkbench");
+  check_exit("--rounds 0", 2, "--rounds");
+  check_exit("--iters x", 2, "--iters");
+  check_exit("--frobnicate", 2, "unknown argument");
+  check_exit("--backend mock", 2, "unknown backend");
+  check_exit("--backend", 2, "needs a value");
+#if defined(_WIN32)
+  check_exit("--backend futex", 2, "not available");
+#else
+  check_exit("--backend keyed_event", 2, "not available");
+#endif
+  if (failures) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("all checks passed\n");
+  return 0;
+}
