@@ -152,7 +152,9 @@ const char *tpark_status_str(tpark_status s);
  * (an unknown or unavailable name gives NULL, never a fallback), else the first
  * built-in that works: waitaddress then keyed_event on Windows, futex then
  * condvar on Linux and condvar on other POSIX systems. NULL when there is none;
- * tpark_init then says why. A backend set with tpark_set_default_backend wins. */
+ * tpark_init then says why, and the failed choice prints one line saying why
+ * to stderr (once per process: a misspelt TPARK_BACKEND should not go
+ * unnoticed). A backend set with tpark_set_default_backend wins. */
 const tpark_backend *tpark_default_backend(void);
 
 /* The built-in backend called name, created once per process (one keyed-event
