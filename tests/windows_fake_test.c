@@ -4,6 +4,7 @@
  * that fails each setup call in turn. Runs on any host. */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include "backends/builtin.h"
@@ -333,27 +334,32 @@ END_TEST
 
 #define RACERS 16
 static const tpark_backend *raced[RACERS];
-static int racers_ready;
+static int racers_ready, in_create;
 
 static void *select_racer(void *arg) {
   size_t i = (size_t)(uintptr_t)arg;
   __atomic_add_fetch(&racers_ready, 1, __ATOMIC_ACQ_REL);
-  while (__atomic_load_n(&racers_ready, __ATOMIC_ACQUIRE) < RACERS) {
-  }
+  while (__atomic_load_n(&racers_ready, __ATOMIC_ACQUIRE) < RACERS) sched_yield();
   tpark_select_backend("keyed_event", &raced[i]);
   return NULL;
 }
 
-static void slow_down(void *arg) {
+/* Inside NtCreateKeyedEvent, before the handle exists: the first creator
+ * waits here for a second one, so that the race surely happens (no creator
+ * can publish before). Bounded: a failure, not a hang, if none comes. */
+static void meet_in_create(void *arg) {
   (void)arg;
-  test_sleep_ms(2);
+  __atomic_add_fetch(&in_create, 1, __ATOMIC_ACQ_REL);
+  for (int i = 0; i < 10000 && __atomic_load_n(&in_create, __ATOMIC_ACQUIRE) < 2; i++) {
+    test_sleep_ms(1);
+  }
 }
 
 START_TEST(selection_race_losers_close_their_handles) {
-  fake_answer slow[RACERS];
-  for (size_t i = 0; i < RACERS; i++) slow[i] = (fake_answer){FAKE_DEFAULT, 0, slow_down, NULL};
-  fake_script(FAKE_NT_CREATE, slow, RACERS); /* widen the race window */
-  racers_ready = 0;
+  fake_answer meet[RACERS];
+  for (size_t i = 0; i < RACERS; i++) meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
+  fake_script(FAKE_NT_CREATE, meet, RACERS);
+  racers_ready = in_create = 0;
   pthread_t t[RACERS];
   for (size_t i = 0; i < RACERS; i++) {
     ck_assert_int_eq(pthread_create(&t[i], NULL, select_racer, (void *)(uintptr_t)i), 0);
@@ -361,8 +367,8 @@ START_TEST(selection_race_losers_close_their_handles) {
   for (size_t i = 0; i < RACERS; i++) pthread_join(t[i], NULL);
   for (size_t i = 0; i < RACERS; i++) ck_assert_ptr_eq(raced[i], raced[0]);
   ck_assert_int_eq(fake_open_handles(), 1); /* one keyed event per process */
+  ck_assert_uint_ge(fake_count(FAKE_NT_CREATE), 2); /* the race did happen */
   ck_assert_uint_eq(fake_count(FAKE_NT_CREATE), fake_count(FAKE_CLOSE_HANDLE) + 1);
-  ck_assert_uint_gt(fake_count(FAKE_NT_CREATE), 1); /* the race did happen */
 }
 END_TEST
 
