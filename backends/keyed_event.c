@@ -42,31 +42,28 @@ static void keyed_event_prepare_park(const tpark_backend *self, tpark_parker *p)
   __atomic_store_n(&p->state_.u32, PARKED, __ATOMIC_RELAXED);
 }
 
-/* One NtWaitForKeyedEvent; timeout NULL waits for a release. */
+/* One NtWaitForKeyedEvent; timeout NULL waits until a release is taken.
+ * After a release it orders the waker's writes before its unpark_lock before
+ * ours (acquire). */
 static tpark_ntstatus keyed_wait(const struct keyed_event *ke, tpark_parker *p, int64_t *timeout) {
   tpark_ntstatus status = ke->wait(ke->handle, &p->state_.u32, 0, timeout);
-  if (status != TPARK_STATUS_SUCCESS && !(timeout != NULL && status == TPARK_STATUS_TIMEOUT)) {
+  if (status == TPARK_STATUS_SUCCESS) {
+    (void)__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE);
+  } else if (!(timeout != NULL && status == TPARK_STATUS_TIMEOUT)) {
     tpark__os_fatal("NtWaitForKeyedEvent", "NTSTATUS", (long)status);
   }
   return status;
 }
 
-/* Waits until the promised release has been taken. */
-static void take_release(const struct keyed_event *ke, tpark_parker *p) {
-  keyed_wait(ke, p, NULL);
-  /* Orders the waker's writes before its unpark_lock before ours. */
-  (void)__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE);
-}
-
 static void keyed_event_park(const tpark_backend *self, tpark_parker *p) {
-  take_release(self->context, p);
+  keyed_wait(self->context, p, NULL);
 }
 
 static bool keyed_event_park_until(const tpark_backend *self, tpark_parker *p,
                                    tpark_instant deadline) {
   const struct keyed_event *ke = self->context;
   if (deadline == TPARK_NEVER) {
-    take_release(ke, p);
+    keyed_wait(ke, p, NULL);
     return true;
   }
   for (;;) {
@@ -75,7 +72,7 @@ static bool keyed_event_park_until(const tpark_backend *self, tpark_parker *p,
       /* Commit to the timeout, unless an unpark_lock came first: then its
        * release is on its way and must be taken. */
       if (__atomic_exchange_n(&p->state_.u32, TIMED_OUT, __ATOMIC_ACQ_REL) == UNPARKED) {
-        take_release(ke, p);
+        keyed_wait(ke, p, NULL);
         return true;
       }
       return false;
@@ -83,10 +80,7 @@ static bool keyed_event_park_until(const tpark_backend *self, tpark_parker *p,
     /* Relative (negative), so a change of the wall clock cannot move it. An
      * OS timeout that fires early on our clock loops and waits again. */
     int64_t timeout = tpark__nt_relative_timeout(deadline - now);
-    if (keyed_wait(ke, p, &timeout) == TPARK_STATUS_SUCCESS) {
-      (void)__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE);
-      return true;
-    }
+    if (keyed_wait(ke, p, &timeout) == TPARK_STATUS_SUCCESS) return true;
   }
 }
 

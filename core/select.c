@@ -58,10 +58,11 @@ tpark_status tpark_select_backend(const char *name, const tpark_backend **out) {
   return TPARK_EINVAL;
 }
 
-/* TPARK_BACKEND's backend if set, else the first built-in that works. */
-static tpark_status choose(const tpark_backend **out) {
-  const char *forced = tpark_os(getenv)("TPARK_BACKEND");
-  if (forced != NULL && forced[0] != '\0') return tpark_select_backend(forced, out);
+/* TPARK_BACKEND's backend if set (its value in *forced), else the first
+ * built-in that works. */
+static tpark_status choose(const tpark_backend **out, const char **forced) {
+  *forced = tpark_os(getenv)("TPARK_BACKEND");
+  if (*forced != NULL && (*forced)[0] != '\0') return tpark_select_backend(*forced, out);
   for (size_t i = 0; i < N_BUILTINS; i++) {
     if (instance(i, out) == TPARK_OK) return TPARK_OK;
   }
@@ -81,14 +82,14 @@ static tpark_status automatic_default(const tpark_backend **out) {
   uintptr_t choice = __atomic_load_n(&auto_choice, __ATOMIC_ACQUIRE);
   if (choice == 0) {
     const tpark_backend *b;
-    tpark_status s = choose(&b);
+    const char *forced;
+    tpark_status s = choose(&b, &forced);
     uintptr_t mine = s == TPARK_OK ? (uintptr_t)b : ((uintptr_t)-s << 1) | 1;
     if (__atomic_compare_exchange_n(&auto_choice, &choice, mine, false,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       choice = mine;
       if (s != TPARK_OK) {
         /* Said once per process: the reason tpark_init fails. */
-        const char *forced = tpark_os(getenv)("TPARK_BACKEND");
         fprintf(stderr, "tpark: no default backend (TPARK_BACKEND=%s%s%s): %s\n",
                 forced ? "\"" : "", forced ? forced : "unset", forced ? "\"" : "",
                 tpark_status_str(s));
