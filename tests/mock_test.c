@@ -325,6 +325,8 @@ START_TEST(unpark_lock_settles_at_once) {
                 "%s", text);
   ck_assert_uint_eq(tpark_mock_advance(m, 1000), 0); /* no longer due to time out */
   tpark_unpark(h);
+  /* WOKEN is in the log when unpark returns, whenever the thread runs. */
+  ck_assert_str_eq(labelled_ops(0), "PREPARE:- SLEEP:- UNPARK_LOCK:w ADVANCE UNPARK:w WOKEN:w");
   join_waiter(&w);
   ck_assert(w.result);
   ck_assert_str_eq(labelled_ops(0), "PREPARE:- SLEEP:- UNPARK_LOCK:w ADVANCE UNPARK:w WOKEN:w");
