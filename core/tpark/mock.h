@@ -16,19 +16,23 @@
  *   - an unpark_lock that hits a sleeping parker wakes it inside the
  *     unpark_lock (the thread itself then waits for the matching unpark
  *     before it returns from its park, as with a real backend).
- * So right after `tpark_mock_advance(m, d)` returned k, tpark_mock_sleepers
- * is already k lower, and `tpark_mock_wait_sleepers(m, n, ...)` waits until
- * the woken threads have run and parked again: it never reads stale state.
+ * So once `tpark_mock_advance(m, d)` returned k, the k woken threads no
+ * longer count (a sleeper counted from then on has parked again), and
+ * `tpark_mock_wait_sleepers(m, n, ...)` waits until they have run and parked
+ * again: it never reads stale state.
  *
- * Typical use (a complete example is in README, "Testing your code with the
- * mock"):
+ * Typical use, stepping by hand:
  *   tpark_mock *m = tpark_mock_new();
  *   tpark_set_default_backend(tpark_mock_backend(m)); // or tpark_init_with
- *   tpark_mock_set_threads(m, 1);                     // one thread takes part
  *   ... start the code under test; it parks with a 5 s timeout ...
- *   tpark_mock_run_until_idle(m, 5000000000u, 10000); // its timeout fires
- *   ... check its effects, tpark_mock_events ...
+ *   tpark_mock_wait_sleepers(m, 1, 10000);            // it is asleep now
+ *   tpark_mock_advance(m, 5000000000u);               // its timeout fires: 1
+ *   ... join, check its effects and tpark_mock_events ...
  *   tpark_mock_free(m);
+ * or letting the mock drive the clock: tpark_mock_set_threads(m, n) before
+ * starting n threads (each calls tpark_mock_thread_exit(m) when it ends),
+ * then tpark_mock_run_until_idle(m, limit, 10000). README, "Testing your code
+ * with the mock", has a complete example.
  *
  * Link with @tpark//:tpark_mock.
  */
@@ -139,8 +143,10 @@ typedef enum tpark_mock_result {
  * tpark_mock_advance_to), never past limit. Returns why it stopped (see
  * tpark_mock_result); the clock is at the last deadline it reached, or at
  * limit for TPARK_MOCK_LIMIT. With limit <= now it moves nothing: it waits
- * for the threads once and reports. Call it from a thread that does not park
- * on m (the test's own). */
+ * for the threads once and reports. A thread that parks with a deadline
+ * again and again (a periodic timer) always leaves one pending: give a
+ * finite limit, or TPARK_NEVER runs until its deadlines reach the end of
+ * time. Call it from a thread that does not park on m (the test's own). */
 tpark_mock_result tpark_mock_run_until_idle(tpark_mock *m, tpark_instant limit,
                                             uint64_t real_timeout_ms);
 
