@@ -1,6 +1,8 @@
 #!/bin/bash
 # README's mock example is tests/mock_example_test.c, byte for byte: the code
 # block that follows the line "<!-- example: tests/mock_example_test.c -->".
+# Usage: readme_example_test.sh README.md tests/mock_example_test.c (tools/test
+# runs it; not a Bazel test, so that README.md need not be a Bazel target).
 set -euo pipefail
 readme=$1 example=$2
 block=$(awk '/^<!-- example: tests\/mock_example_test.c -->$/ { found = 1; next }
