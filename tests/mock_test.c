@@ -444,8 +444,15 @@ START_TEST(describe_reports_sleepers_and_truncates) {
   tpark_mock_label(m, &a.p, "worker");
   tpark_mock_advance(m, 3000);
   start_waiter(&b, TPARK_NEVER, 2);
-  tpark_mock_set_threads(m, 3);
   char text[512];
+  tpark_mock_describe(m, text, sizeof text);
+  ck_assert_msg(strstr(text, "mock: now 3000 ns, threads not declared, 2 asleep, ") == text,
+                "%s", text);
+  tpark_mock_set_threads(m, 4);
+  ck_assert_int_eq(tpark_mock_thread_exit(m), TPARK_OK);
+  tpark_mock_describe(m, text, sizeof text);
+  ck_assert_msg(strstr(text, "threads 4 declared (1 exited)"), "%s", text);
+  tpark_mock_set_threads(m, 3); /* a new count: exits start again from 0 */
   size_t len = tpark_mock_describe(m, text, sizeof text);
   ck_assert_uint_eq(len, strlen(text));
   ck_assert_msg(strstr(text, "mock: now 3000 ns, threads 3 declared (0 exited), 2 asleep, "
