@@ -37,6 +37,9 @@
  * its own prepared parker, and a thread between prepare_park and park must
  * never wait for its waker.
  *
+ * Checked mode (tpark/checked.h, TPARK_CHECKED=1) aborts with a message on a
+ * broken rule of this contract instead of letting it hang on some backend.
+ *
  * Everything here is C99 and C++11 and includes no OS header. A parker is plain
  * memory: it owns no OS object and is never destroyed.
  */
