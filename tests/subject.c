@@ -7,6 +7,7 @@
 #include "backends/builtin.h"
 #include "tests/example_backend/example_backend.h"
 #include "tests/fake_os.h"
+#include "tpark/checked.h"
 #include "tpark/mock.h"
 
 enum kind { REAL, DEFAULT, FAKE_OS, MOCK, EXAMPLE };
@@ -19,9 +20,15 @@ static struct {
   tpark_mock *mock;
   tpark_backend example; /* for EXAMPLE */
   const tpark_backend *backend;
+  bool checked; /* "checked:<subject>": its backend's checked wrapper */
 } s;
 
 bool subject_open(const char *name) {
+  static const char checked[] = "checked:";
+  if (name != NULL && strncmp(name, checked, sizeof checked - 1) == 0) {
+    s.checked = true;
+    name += sizeof checked - 1;
+  }
   static const char prefix[] = "default:";
   if (name != NULL && strncmp(name, prefix, sizeof prefix - 1) == 0) {
     s.name = name;
@@ -62,6 +69,7 @@ void subject_setup(void) {
   if (s.kind == MOCK) {
     s.mock = tpark_mock_new();
     s.backend = tpark_mock_backend(s.mock);
+    if (s.checked) s.backend = tpark_checked_backend(s.backend);
     return;
   }
   if (s.kind == FAKE_OS) fake_os_install(UINT64_C(1000000000), s.fake_os);
@@ -80,6 +88,7 @@ void subject_setup(void) {
     fprintf(stderr, "subject %s: %s\n", s.name, tpark_status_str(st));
     s.backend = NULL;
   }
+  if (s.checked) s.backend = tpark_checked_backend(s.backend);
 }
 
 void subject_teardown(void) {

@@ -14,7 +14,8 @@
  * built-in ("futex", "condvar", "waitaddress", "keyed_event"), "mock",
  * "<built-in>_fake" for a built-in on the fake OS, "default:<built-in>"
  * for the process default (real TPARK_BACKEND), which must be that
- * built-in, or "example" (tests/example_backend, docs/backends.md). False,
+ * built-in, or "example" (tests/example_backend, docs/backends.md); any of
+ * them prefixed "checked:" is wrapped in tpark_checked_backend. False,
  * with a message, when there is no such subject. */
 bool subject_open(const char *name);
 /* Per test (Check fixture): creates the subject's backend afresh. */
