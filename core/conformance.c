@@ -65,8 +65,10 @@ static int live_threads;             /* threads of the check still running */
 static pthread_t check_thread;
 static jmp_buf failure_jump;
 static char failure[MSG_CAP];
+#if defined(CONFORMANCE_FORK)
 static int forked_child;             /* this process is a check's child */
 static int result_fd = -1;           /* the child's end of the pipe */
+#endif
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *fmt, ...) {
@@ -762,7 +764,7 @@ static void run_queue(bool timed) {
   for (int i = 0; i < WAKERS; i++) join(wakers[i]);
   if (fake_time()) join(mover);
   pthread_mutex_destroy(&q.lock);
-  EXPECT(q.n == 0, NEVER_LOST, "%zu parkers left in the queue", q.n);
+  EXPECT(q.n == 0, NEVER_LOST, "%lu parkers left in the queue", (unsigned long)q.n);
   EXPECT(q.woken == q.unparked, NEVER_LOST, "%ld parks returned unparked, %ld unpark_locks",
          q.woken, q.unparked);
   EXPECT(q.woken + q.timeouts == (long)WORKERS * CYCLES, NEVER_LOST,
