@@ -2,13 +2,18 @@
  * written once as a check, and a small runner with no test framework.
  *
  * A check runs against a fresh backend from the subject's create. A failed
- * expectation ends the check with "<rule>: <what happened>". Where fork()
- * exists each check runs in a child process (with alarm() as its timeout) and
- * sends its failure through a pipe, so a crash, a hang or a sanitizer's exit
- * status fails that check only. Without fork the check runs here: a failure
- * in the check's own thread with none of its threads left running jumps back
- * to the runner (longjmp); any other failure, or the watchdog's timeout,
- * ends the run with the summary. */
+ * expectation ends the check with "<rule>: <what happened>". Each check runs
+ * in a child process that sends its failure through a pipe, so a crash, a
+ * hang or a sanitizer's exit status fails that check only:
+ *  - POSIX: fork(), with alarm() as the check's timeout;
+ *  - Windows: the same program started again (CreateProcess, same command
+ *    line) with TPARK_CONFORMANCE_CHILD="<run>:<check>:<pipe handle>" in its
+ *    environment: the <run>-th call of tpark_conformance_run in the child
+ *    runs that one check and exits. The parent times it out.
+ * With TPARK_CONFORMANCE_NO_FORK (or if no child can be made) the check runs
+ * here: a failure in the check's own thread with none of its threads left
+ * running jumps back to the runner (longjmp); any other failure, or the
+ * watchdog's timeout, ends the run with the summary. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -32,6 +37,10 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#elif defined(_WIN32)
+#define CONFORMANCE_SPAWN 1
+#include <windows.h>
+#define CHILD_ENV "TPARK_CONFORMANCE_CHILD"
 #endif
 
 #define MS UINT64_C(1000000)
@@ -65,10 +74,27 @@ static int live_threads;             /* threads of the check still running */
 static pthread_t check_thread;
 static jmp_buf failure_jump;
 static char failure[MSG_CAP];
+static int in_child;                 /* this process runs one check for its parent */
 #if defined(CONFORMANCE_FORK)
-static int forked_child;             /* this process is a check's child */
 static int result_fd = -1;           /* the child's end of the pipe */
+#elif defined(CONFORMANCE_SPAWN)
+static HANDLE result_handle;         /* the child's end of the pipe */
 #endif
+
+/* In a child: sends the failure to the parent and ends the process. */
+static void child_fail(const char *msg) __attribute__((noreturn));
+static void child_fail(const char *msg) {
+  /* One write below PIPE_BUF: atomic even if two threads fail at once. */
+#if defined(CONFORMANCE_FORK)
+  ssize_t w = write(result_fd, msg, strlen(msg));
+  (void)w;
+#elif defined(CONFORMANCE_SPAWN)
+  DWORD w;
+  WriteFile(result_handle, msg, (DWORD)strlen(msg), &w, NULL);
+#endif
+  fflush(stderr);
+  _Exit(1);
+}
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *fmt, ...) {
@@ -105,14 +131,7 @@ static void fail(const char *rule, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
   va_end(ap);
-#if defined(CONFORMANCE_FORK)
-  if (forked_child) {
-    /* One write below PIPE_BUF: atomic even if two threads fail at once. */
-    ssize_t w = write(result_fd, msg, strlen(msg));
-    (void)w;
-    _Exit(1);
-  }
-#endif
+  if (in_child) child_fail(msg);
   if (pthread_equal(pthread_self(), check_thread) &&
       __atomic_load_n(&live_threads, __ATOMIC_ACQUIRE) == 0) {
     memcpy(failure, msg, sizeof failure);
@@ -891,14 +910,10 @@ static enum outcome run_forked(const struct check *c, char *msg) {
   }
   if (pid == 0) {
     close(fds[0]);
-    forked_child = 1;
+    in_child = 1;
     result_fd = fds[1];
     alarm(timeout_s());
-    if (run_here(c, msg) != 0) {
-      ssize_t w = write(result_fd, msg, strlen(msg));
-      (void)w;
-      _Exit(1);
-    }
+    if (run_here(c, msg) != 0) child_fail(msg);
     exit(0); /* exit, not _Exit: sanitizers report (leaks, races) at exit */
   }
   close(fds[1]);
@@ -935,6 +950,99 @@ static enum outcome run_forked(const struct check *c, char *msg) {
   return ERRED;
 }
 #endif /* CONFORMANCE_FORK */
+
+#if defined(CONFORMANCE_SPAWN)
+static unsigned run_count; /* calls of tpark_conformance_run in this process */
+
+/* Runs check c in a new process of this program (see the top). */
+static enum outcome run_spawned(const struct check *c, char *msg) {
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  HANDLE rd, wr;
+  if (!CreatePipe(&rd, &wr, &sa, 0)) {
+    snprintf(msg, MSG_CAP, SETUP ": CreatePipe failed (%lu)", (unsigned long)GetLastError());
+    return ERRED;
+  }
+  SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
+  char value[200];
+  snprintf(value, sizeof value, "%u:%s:%llu", run_count, c->name,
+           (unsigned long long)(uintptr_t)wr);
+  static wchar_t exe[32768];
+  DWORD n = GetModuleFileNameW(NULL, exe, sizeof exe / sizeof exe[0]);
+  wchar_t *cmd = _wcsdup(GetCommandLineW()); /* CreateProcessW may write to it */
+  STARTUPINFOW si;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  PROCESS_INFORMATION pi;
+  fflush(stdout);
+  fflush(stderr);
+  BOOL ok = n > 0 && n < sizeof exe / sizeof exe[0] && cmd != NULL &&
+            SetEnvironmentVariableA(CHILD_ENV, value) &&
+            CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+  DWORD err = GetLastError();
+  SetEnvironmentVariableA(CHILD_ENV, NULL);
+  free(cmd);
+  CloseHandle(wr);
+  if (!ok) {
+    CloseHandle(rd);
+    snprintf(msg, MSG_CAP, SETUP ": cannot start a child process (%lu)", (unsigned long)err);
+    return ERRED;
+  }
+  CloseHandle(pi.hThread);
+  enum outcome o = ERRED;
+  if (WaitForSingleObject(pi.hProcess, timeout_s() * 1000u) == WAIT_TIMEOUT) {
+    TerminateProcess(pi.hProcess, 3);
+    WaitForSingleObject(pi.hProcess, INFINITE);
+    snprintf(msg, MSG_CAP, "%s: no result after %u s (timeout)", c->hang, timeout_s());
+  } else {
+    /* The child is gone: its message (if any) is in the pipe. */
+    DWORD code = 0, got;
+    GetExitCodeProcess(pi.hProcess, &code);
+    size_t len = 0;
+    while (len < MSG_CAP - 1 && ReadFile(rd, msg + len, (DWORD)(MSG_CAP - 1 - len), &got, NULL) &&
+           got > 0) {
+      len += got;
+    }
+    msg[len] = '\0';
+    if (code == 0 && len == 0) {
+      o = PASSED;
+    } else if (code == 1 && len > 0) {
+      o = FAILED;
+    } else {
+      snprintf(msg, MSG_CAP, "%s with code 0x%lx, no failure reported",
+               code >= 0xC0000000u ? "crashed" : "exited", (unsigned long)code);
+    }
+  }
+  CloseHandle(pi.hProcess);
+  CloseHandle(rd);
+  return o;
+}
+
+/* In a child (CHILD_ENV set): runs the check named there when this is the
+ * run it names, then exits; true for another run of the child (to be
+ * skipped: it is its parent's). False in a parent. */
+static bool maybe_child(void) {
+  const char *env = getenv(CHILD_ENV);
+  if (env == NULL || *env == '\0') return false;
+  unsigned run;
+  unsigned long long handle;
+  char name[128];
+  if (sscanf(env, "%u:%127[^:]:%llu", &run, name, &handle) != 3) {
+    fprintf(stderr, "tpark conformance: bad %s=%s\n", CHILD_ENV, env);
+    _Exit(2);
+  }
+  if (run != run_count) return true;
+  in_child = 1;
+  result_handle = (HANDLE)(uintptr_t)handle;
+  for (size_t i = 0; i < N_CHECKS; i++) {
+    if (strcmp(checks[i].name, name) == 0) {
+      char msg[MSG_CAP] = "";
+      if (run_here(&checks[i], msg) != 0) child_fail(msg);
+      exit(0);
+    }
+  }
+  child_fail(SETUP ": the parent asked for an unknown check");
+}
+#endif /* CONFORMANCE_SPAWN */
 
 static bool selected(const char *only, const char *name) {
   if (only == NULL) return true;
@@ -980,6 +1088,13 @@ int tpark_conformance_run(const tpark_conformance_subject *s) {
   bool use_fork = false;
 #if defined(CONFORMANCE_FORK)
   use_fork = !(s->flags & TPARK_CONFORMANCE_NO_FORK);
+#elif defined(CONFORMANCE_SPAWN)
+  run_count++;
+  if (maybe_child()) {
+    subject = NULL;
+    return 0;
+  }
+  use_fork = !(s->flags & TPARK_CONFORMANCE_NO_FORK);
 #endif
   const char *label = s->label ? s->label : s->name ? s->name : "backend";
   report("conformance[%s]: %s, timeout %u s each", label,
@@ -1005,6 +1120,10 @@ int tpark_conformance_run(const tpark_conformance_subject *s) {
 #if defined(CONFORMANCE_FORK)
     if (use_fork) {
       o = run_forked(c, msg);
+    } else
+#elif defined(CONFORMANCE_SPAWN)
+    if (use_fork) {
+      o = run_spawned(c, msg);
     } else
 #endif
     {

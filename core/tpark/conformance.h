@@ -20,10 +20,9 @@
  * valid backend). Wrapping one backend in another works the same way: create
  * the inner one, then fill *b with the wrapper.
  *
- * Each check runs in a child process of its own where fork() exists (POSIX),
- * with a timeout: a crash, a hang or a sanitizer report fails that check only.
- * Elsewhere (Windows) checks run in this process with a watchdog thread; a
- * failure that leaves a thread of the check running ends the run there.
+ * Each check runs in a child process of its own (POSIX: fork(); Windows: this
+ * program started again, see tpark_conformance_run), with a timeout: a crash,
+ * a hang or a sanitizer report fails that check only.
  *
  * The report (stdout, or the report hook) has one line per check, e.g.
  *   FAIL never_early: never early: park_until returned false 1.000 ms before its deadline
@@ -51,8 +50,10 @@ extern "C" {
  * tpark/tpark.h): skips the check that unpark returns while the owner is
  * still between prepare_park and park. */
 #define TPARK_CONFORMANCE_UNPARK_MAY_BLOCK 0x1u
-/* Run every check in this process even where fork() exists (for a
- * debugger). The first failure that leaves a thread running ends the run. */
+/* Run every check in this process, with a watchdog thread for the timeout
+ * (e.g. under a debugger). A failure in the check's own thread is reported
+ * and the run goes on; one that leaves a thread of the check running, or a
+ * timeout, ends the run (and the process) after the summary. */
 #define TPARK_CONFORMANCE_NO_FORK 0x2u
 
 /* The backend under test and how to drive it. Zero-initialise it, then set
@@ -96,7 +97,13 @@ typedef struct tpark_conformance_subject {
 /* Runs the checks of s (all, or those in s->only) one after another and
  * reports each. Returns the number that failed or erred (0: all passed), or
  * -1 with a message when s is unusable (NULL, no create, an unknown name in
- * only). */
+ * only).
+ *
+ * On Windows a check's child process is this program started again with
+ * the same command line; in it, the n-th call of tpark_conformance_run runs
+ * the check of the parent's n-th call and ends the process, earlier calls
+ * return 0 at once. So main must reach the same calls again: do not make
+ * them depend on anything but the command line and the environment. */
 int tpark_conformance_run(const tpark_conformance_subject *s);
 
 /* For main(): the command line is [--list] [--no-fork] [CHECK...] (CHECKs
