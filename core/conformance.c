@@ -139,7 +139,7 @@ static void fail(const char *rule, const char *fmt, ...) {
   }
   /* A thread of the check may still use the backend: nothing is safe to do
    * but to stop here. */
-  report("FAIL %s: %s", current_check, msg);
+  report("FAIL %s: %s", __atomic_load_n(&current_check, __ATOMIC_ACQUIRE), msg);
   report("(a thread of the check is still running: the run ends here)");
   run_failed++;
   summary();
@@ -879,7 +879,9 @@ static void *watchdog_main(void *arg) {
   while (!__atomic_load_n(&watchdog.stop, __ATOMIC_ACQUIRE)) {
     long started = __atomic_load_n(&watchdog.started, __ATOMIC_ACQUIRE);
     if (started != 0 && (long)time(NULL) - started > (long)timeout_s()) {
-      report("ERROR %s: %s: no result after %u s (timeout)", current_check, watchdog.hang,
+      report("ERROR %s: %s: no result after %u s (timeout)",
+             __atomic_load_n(&current_check, __ATOMIC_ACQUIRE),
+             __atomic_load_n(&watchdog.hang, __ATOMIC_ACQUIRE),
              timeout_s());
       run_errors++;
       summary();
@@ -1114,7 +1116,7 @@ int tpark_conformance_run(const tpark_conformance_subject *s) {
       report("SKIP %s (unpark may block: TPARK_CONFORMANCE_UNPARK_MAY_BLOCK)", c->name);
       continue;
     }
-    current_check = c->name;
+    __atomic_store_n(&current_check, c->name, __ATOMIC_RELEASE);
     char msg[MSG_CAP] = "";
     enum outcome o;
 #if defined(CONFORMANCE_FORK)
@@ -1127,7 +1129,7 @@ int tpark_conformance_run(const tpark_conformance_subject *s) {
     } else
 #endif
     {
-      watchdog.hang = c->hang;
+      __atomic_store_n(&watchdog.hang, c->hang, __ATOMIC_RELEASE);
       __atomic_store_n(&watchdog.started, (long)time(NULL), __ATOMIC_RELEASE);
       o = run_here(c, msg) == 0 ? PASSED : FAILED;
       __atomic_store_n(&watchdog.started, 0, __ATOMIC_RELEASE);
