@@ -2,6 +2,7 @@
  * -pedantic-errors) and include no OS header. */
 #include "tpark/backend.h"
 #include "tpark/checked.h"
+#include "tpark/conformance.h"
 #include "tpark/mock.h"
 #include "tpark/tpark.h"
 
