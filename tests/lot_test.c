@@ -222,6 +222,54 @@ START_TEST(timeouts_on_the_fake_clock) {
 }
 END_TEST
 
+/* was_last looks both ways: here the only other waiter is ahead. */
+START_TEST(timeout_with_a_waiter_ahead_is_not_last) {
+  waiter w1, w2;
+  w_start(&w1, &key_a, 0, 200 * MS, true);
+  w_start(&w2, &key_a, 0, 100 * MS, true);
+  tpark_mock_advance(mock, 100 * MS);
+  w_join(&w2);
+  ck_assert_int_eq(w2.result.status, TPARK_LOT_TIMED_OUT);
+  ck_assert_int_eq(w2.was_last, false);
+  tpark_mock_advance(mock, 100 * MS);
+  w_join(&w1);
+  ck_assert_int_eq(w1.was_last, true);
+}
+END_TEST
+
+/* An unpark that picks a thread just as its park times out wins: the
+ * thread returns UNPARKED with the token, and timed_out is not called.
+ * The callback runs under the bucket lock: there it lets the deadline pass
+ * and waits until the thread's park_until has returned false. */
+static uintptr_t race_callback(void *c, tpark_lot_unpark_result r) {
+  (void)c;
+  ck_assert_uint_eq(r.unparked_threads, 1);
+  tpark_mock_advance(mock, 10 * MS);
+  for (int i = 0; i < 60000; i++) {
+    size_t n = tpark_mock_events(mock, NULL, 0);
+    tpark_mock_event *ev = malloc(n * sizeof *ev);
+    tpark_mock_events(mock, ev, n);
+    bool timed_out = false;
+    for (size_t k = 0; k < n; k++) timed_out |= ev[k].op == TPARK_MOCK_TIMED_OUT;
+    free(ev);
+    if (timed_out) return 5;
+    test_sleep_ms(1);
+  }
+  ck_abort_msg("the park never timed out");
+  return 0;
+}
+
+START_TEST(unpark_wins_over_a_racing_timeout) {
+  waiter w;
+  w_start(&w, &key_a, 0, 10 * MS, true);
+  ck_assert_uint_eq(tpark_lot_unpark_one(&key_a, race_callback, NULL).unparked_threads, 1);
+  w_join(&w);
+  ck_assert_int_eq(w.result.status, TPARK_LOT_UNPARKED);
+  ck_assert_uint_eq(w.result.unpark_token, 5);
+  ck_assert_int_eq(w.timed_out_calls, 0);
+}
+END_TEST
+
 START_TEST(past_deadline_times_out) {
   tpark_mock_advance(mock, 5 * MS);
   tpark_lot_park_result r = tpark_lot_park(&key_a, NULL, NULL, NULL, NULL, 0, 5 * MS);
@@ -403,6 +451,25 @@ START_TEST(mutex_unlock_fair_hands_over) {
   }
   ck_assert_int_eq(pthread_join(t, NULL), 0);
   ck_assert_int_eq(fm_acquired, 1);
+  ck_assert_int_eq(fm.state_, 0);
+}
+END_TEST
+
+/* Once the fair timer of the mutex's bucket has expired (1 ms of fake time
+ * is enough), a plain unlock hands the mutex over too. */
+START_TEST(mutex_unlock_hands_over_when_the_timer_fires) {
+  pthread_t t;
+  fm_acquired = 0;
+  tpark_mutex_lock(&fm);
+  ck_assert_int_eq(pthread_create(&t, NULL, fm_locker, NULL), 0);
+  wait_parked(&fm);
+  tpark_mock_advance(mock, 2 * MS);
+  tpark_mutex_unlock(&fm);
+  if (tpark_mutex_trylock(&fm)) {
+    ck_assert_msg(__atomic_load_n(&fm_acquired, __ATOMIC_SEQ_CST), "barged past a handoff");
+    tpark_mutex_unlock(&fm);
+  }
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
   ck_assert_int_eq(fm.state_, 0);
 }
 END_TEST
@@ -611,12 +678,15 @@ int main(void) {
   tcase_add_test(tc, invalid_does_not_park);
   tcase_add_test(tc, before_sleep_after_queueing);
   tcase_add_test(tc, timeouts_on_the_fake_clock);
+  tcase_add_test(tc, timeout_with_a_waiter_ahead_is_not_last);
+  tcase_add_test(tc, unpark_wins_over_a_racing_timeout);
   tcase_add_test(tc, past_deadline_times_out);
   tcase_add_test(tc, requeue);
   tcase_add_test(tc, requeue_one_and_timeout_on_new_key);
   tcase_add_test(tc, filter);
   tcase_add_test(tc, fair_timer_on_the_fake_clock);
   tcase_add_test(tc, mutex_unlock_fair_hands_over);
+  tcase_add_test(tc, mutex_unlock_hands_over_when_the_timer_fires);
   tcase_add_test(tc, mutex_fair_timer_hands_over);
   tcase_add_test(tc, mutex_lock_until_times_out);
   tcase_add_test(tc, wait_times_out_on_the_fake_clock);
