@@ -11,6 +11,7 @@
 #include "core/lot_internal.h"
 #include "tests/run_suite.h"
 #include "tests/subject.h"
+#include "tpark/backend.h"
 #include "tpark/lot.h"
 #include "tpark/mock.h"
 #include "tpark/mutex.h"
@@ -669,6 +670,70 @@ START_TEST(thread_data_released_at_exit) {
 }
 END_TEST
 
+/* A thread parked while one mock was the default is woken through it after
+ * the default changed; its next park uses the new default. */
+static void *park_twice(void *c) {
+  waiter *w = c;
+  w_main(w);
+  __atomic_store_n(&w->queued, 0, __ATOMIC_SEQ_CST);
+  w_main(w);
+  return NULL;
+}
+
+static size_t sleeps_of(tpark_mock *m) {
+  size_t n = tpark_mock_events(m, NULL, 0), sleeps = 0;
+  tpark_mock_event *ev = malloc((n + 1) * sizeof *ev);
+  tpark_mock_events(m, ev, n);
+  for (size_t k = 0; k < n; k++) sleeps += ev[k].op == TPARK_MOCK_SLEEP;
+  free(ev);
+  return sleeps;
+}
+
+START_TEST(default_backend_change) {
+  waiter w;
+  memset(&w, 0, sizeof w);
+  w.key = &key_a;
+  w.deadline = TPARK_NEVER;
+  w.valid = true;
+  ck_assert_int_eq(pthread_create(&w.thread, NULL, park_twice, &w), 0);
+  wait_flag(&w.queued);
+  ck_assert(tpark_mock_wait_sleepers(mock, 1, 60000));
+  tpark_mock *second = tpark_mock_new();
+  tpark_set_default_backend(tpark_mock_backend(second));
+  ck_assert_uint_eq(tpark_lot_unpark_one(&key_a, NULL, NULL).unparked_threads, 1);
+  ck_assert(tpark_mock_wait_sleepers(second, 1, 60000)); /* parked again, on the new default */
+  ck_assert_uint_eq(sleeps_of(mock), 1);
+  ck_assert_uint_eq(tpark_lot_unpark_one(&key_a, NULL, NULL).unparked_threads, 1);
+  w_join(&w);
+  tpark_set_default_backend(tpark_mock_backend(mock));
+  tpark_mock_free(second);
+}
+END_TEST
+
+/* Backend ABI: version 1 structs are still accepted; a native address wait
+ * needs both of its members. */
+static bool fake_wait(const tpark_backend *self, volatile void *addr, const void *compare,
+                      size_t size, tpark_instant deadline) {
+  (void)self; (void)addr; (void)compare; (void)size; (void)deadline;
+  return true;
+}
+START_TEST(backend_abi_versions) {
+  tpark_backend b = *tpark_mock_backend(mock);
+  tpark_parker p;
+  ck_assert_uint_eq(TPARK_BACKEND_ABI_VERSION, 2);
+  b.abi_version = 1;
+  ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_OK);
+  b.abi_version = 2;
+  ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_OK);
+  b.wait_on_address = fake_wait;
+  ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_EINVAL); /* wake_by_address missing */
+  b.abi_version = 1; /* version 1: the member is not read */
+  ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_OK);
+  b.abi_version = 3;
+  ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_EINVAL);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("lot");
   TCase *tc = new_tcase("lot");
@@ -693,6 +758,8 @@ int main(void) {
   tcase_add_test(tc, table_grows_without_losing_anybody);
   tcase_add_test(tc, growth_during_churn);
   tcase_add_test(tc, thread_data_released_at_exit);
+  tcase_add_test(tc, default_backend_change);
+  tcase_add_test(tc, backend_abi_versions);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
