@@ -273,6 +273,44 @@ START_TEST(mutex_lock_until) {
 }
 END_TEST
 
+/* The bucket locks themselves (word locks that park): many threads run
+ * callbacks under one key's bucket lock; they must exclude each other, and a
+ * thread queued on the lock must be woken (a lost one hangs the test). */
+static char bucket_key;
+static long in_bucket_count;
+static int in_bucket;
+static int bucket_iterations;
+
+static uintptr_t bucket_callback(void *c, tpark_lot_unpark_result r) {
+  (void)c;
+  (void)r;
+  if (in_bucket++ != 0) __atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
+  in_bucket_count++;
+  for (volatile int i = 0; i < 50; i++) {
+  }
+  in_bucket--;
+  return 0;
+}
+
+static void *bucket_main(void *c) {
+  (void)c;
+  for (int i = 0; i < bucket_iterations; i++) tpark_lot_unpark_one(&bucket_key, bucket_callback, NULL);
+  return NULL;
+}
+
+START_TEST(bucket_lock_stress) {
+  enum { N = 16 };
+  bucket_iterations = subject_fake_time() ? 2000 : 20000;
+  in_bucket_count = 0;
+  violations = 0;
+  pthread_t t[N];
+  for (int i = 0; i < N; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, bucket_main, NULL), 0);
+  for (int i = 0; i < N; i++) ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+  ck_assert_int_eq(violations, 0);
+  ck_assert_int_eq(in_bucket_count, (long)N * bucket_iterations);
+}
+END_TEST
+
 START_TEST(mutex_is_one_byte) {
   tpark_mutex m = TPARK_MUTEX_INIT;
   ck_assert_uint_eq(sizeof m, 1);
@@ -302,6 +340,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, mutex_is_one_byte);
   tcase_add_test(tc, mutex_lock_until);
   tcase_add_test(tc, mutex_exclusion_stress);
+  tcase_add_test(tc, bucket_lock_stress);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
