@@ -290,9 +290,12 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+/* The median of v[0..n-1] (n <= 64); v keeps its order (rounds stay paired). */
+static double median(const double *v, int n) {
+  double s[64];
+  memcpy(s, v, (size_t)n * sizeof *s);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static void usage(FILE *f) {
@@ -382,6 +385,17 @@ int lockbench_main(int argc, char **argv) {
     printf("| %s |", locks[l].name);
     for (int k = 0; k < NT; k++) printf(" %.1f |", median(mops[l][k], rounds));
     printf(" %.1f ns |\n", median(unc[l], rounds));
+  }
+  printf("| ratio tpark/%s (median of per-round ratios) |", locks[1].name);
+  for (int k = 0; k < NT; k++) {
+    double ratio[64];
+    for (int r = 0; r < rounds; r++) ratio[r] = mops[0][k][r] / mops[1][k][r];
+    printf(" %.2f |", median(ratio, rounds));
+  }
+  {
+    double ratio[64];
+    for (int r = 0; r < rounds; r++) ratio[r] = unc[0][r] / unc[1][r];
+    printf(" %.2f |\n", median(ratio, rounds));
   }
   printf("\nworst wait for the lock, us (max over rounds), and fewest acquisitions by one "
          "thread in a run:\n\n");
