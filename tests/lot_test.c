@@ -20,6 +20,9 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 
 static tpark_mock *mock;
 
@@ -670,6 +673,30 @@ START_TEST(thread_data_released_at_exit) {
 }
 END_TEST
 
+#if defined(_WIN32)
+/* A thread that winpthreads did not create (CreateThread) gets its data
+ * released at exit too (winpthreads' TLS callback runs the key's
+ * destructor). */
+static DWORD WINAPI native_park_and_exit(LPVOID c) {
+  return park_and_exit(c) != NULL ? 0 : 1;
+}
+
+START_TEST(thread_data_released_at_exit_of_a_native_thread) {
+  size_t live_before = tpark__thread_live();
+  for (int i = 0; i < 200; i++) {
+    HANDLE h = CreateThread(NULL, 0, native_park_and_exit, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_uint_eq(WaitForSingleObject(h, INFINITE), WAIT_OBJECT_0);
+    DWORD code = 1;
+    GetExitCodeThread(h, &code);
+    CloseHandle(h);
+    ck_assert_uint_eq(code, 0);
+  }
+  ck_assert_uint_eq(tpark__thread_live(), live_before);
+}
+END_TEST
+#endif
+
 /* A thread parked while one mock was the default is woken through it after
  * the default changed; its next park uses the new default. */
 static void *park_twice(void *c) {
@@ -758,6 +785,9 @@ int main(void) {
   tcase_add_test(tc, table_grows_without_losing_anybody);
   tcase_add_test(tc, growth_during_churn);
   tcase_add_test(tc, thread_data_released_at_exit);
+#if defined(_WIN32)
+  tcase_add_test(tc, thread_data_released_at_exit_of_a_native_thread);
+#endif
   tcase_add_test(tc, default_backend_change);
   tcase_add_test(tc, backend_abi_versions);
   suite_add_tcase(s, tc);
