@@ -34,7 +34,9 @@ static bool validate(void *ctx) {
 /* Under the bucket lock, after a timeout: the last waiter clears PARKED. */
 static void timed_out(void *ctx, const void *key, bool was_last) {
   (void)key;
-  if (was_last) __atomic_fetch_and(&((tpark_mutex *)ctx)->state_, ~PARKED, __ATOMIC_RELAXED);
+  if (was_last) {
+    __atomic_fetch_and(&((tpark_mutex *)ctx)->state_, (unsigned char)~PARKED, __ATOMIC_RELAXED);
+  }
 }
 
 static bool lock_slow(tpark_mutex *m, tpark_instant deadline) {
