@@ -1321,7 +1321,10 @@ static const target *target_of(const char *name) {
   return NULL;
 }
 
+int lockbench_main(int argc, char **argv); /* lockbench.c: the lock section */
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "--locks") == 0) return lockbench_main(argc - 1, argv + 1);
 #if defined(_WIN32)
   LARGE_INTEGER f;
   QueryPerformanceFrequency(&f);
