@@ -205,7 +205,7 @@ static char *fake_getenv(const char *name) {
 /* The fake modules' handles. */
 static char synch_module, ntdll_module;
 
-static void *fake_GetModuleHandleA(const char *name) {
+static void *TPARK_WINAPI fake_GetModuleHandleA(const char *name) {
   int err = 0;
   void *module = NULL;
   lock();
@@ -217,16 +217,16 @@ static void *fake_GetModuleHandleA(const char *name) {
   return err == 0 ? module : NULL;
 }
 
-static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms);
-static void fake_WakeByAddressSingle(void *address);
-static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
+static int TPARK_WINAPI fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms);
+static void TPARK_WINAPI fake_WakeByAddressSingle(void *address);
+static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
                                               uint32_t flags);
-static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
+static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
                                                int64_t *timeout);
-static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
+static tpark_ntstatus TPARK_WINAPI fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
                                                int64_t *timeout);
 
-static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
+static tpark_os_fn TPARK_WINAPI fake_GetProcAddress(void *module, const char *name) {
   static const struct {
     void *module;
     const char *name;
@@ -250,9 +250,9 @@ static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
   return err == 0 ? fn : NULL;
 }
 
-static uint32_t fake_GetLastError(void) { return last_error; }
+static uint32_t TPARK_WINAPI fake_GetLastError(void) { return last_error; }
 
-static int fake_QueryPerformanceCounter(int64_t *count) {
+static int TPARK_WINAPI fake_QueryPerformanceCounter(int64_t *count) {
   int err = 0;
   lock();
   scripted(FAKE_CLOCK, &err);
@@ -261,7 +261,7 @@ static int fake_QueryPerformanceCounter(int64_t *count) {
   return err == 0;
 }
 
-static int fake_QueryPerformanceFrequency(int64_t *frequency) {
+static int TPARK_WINAPI fake_QueryPerformanceFrequency(int64_t *frequency) {
   int err = 0;
   lock();
   scripted(FAKE_QPF, &err);
@@ -270,7 +270,7 @@ static int fake_QueryPerformanceFrequency(int64_t *frequency) {
   return err == 0;
 }
 
-static void fake_Sleep(uint32_t ms) {
+static void TPARK_WINAPI fake_Sleep(uint32_t ms) {
   int err = 0;
   lock();
   scripted(FAKE_SLEEP, &err);
@@ -278,7 +278,7 @@ static void fake_Sleep(uint32_t ms) {
   if (ms != 0) fake_bug("Sleep with a time: tpark only yields");
 }
 
-static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms) {
+static int TPARK_WINAPI fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms) {
   int err = 0;
   if (size != sizeof(uint32_t)) fake_bug("WaitOnAddress: tpark waits on 4 bytes");
   lock();
@@ -296,7 +296,7 @@ static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size
   return 1;
 }
 
-static void fake_WakeByAddressSingle(void *address) {
+static void TPARK_WINAPI fake_WakeByAddressSingle(void *address) {
   int err = 0;
   lock();
   if (!scripted(FAKE_WAKE_BY_ADDRESS, &err)) wake(NULL, address, 1);
@@ -308,7 +308,7 @@ static bool handle_is_open(const void *handle) {
   return h >= fk.handle_open && h < fk.handle_open + MAX_HANDLES && *h;
 }
 
-static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
+static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
                                               uint32_t flags) {
   int err = 0;
   (void)access;
@@ -337,7 +337,7 @@ static uint64_t nt_deadline(const int64_t *timeout) {
   return fk.now + (uint64_t)(-*timeout) * 100;
 }
 
-static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
+static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
                                                int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed wait");
@@ -362,7 +362,7 @@ static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t 
   return (tpark_ntstatus)err;
 }
 
-static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
+static tpark_ntstatus TPARK_WINAPI fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
                                                int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed release");
@@ -384,7 +384,7 @@ static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t 
   return (tpark_ntstatus)err;
 }
 
-static int fake_CloseHandle(void *handle) {
+static int TPARK_WINAPI fake_CloseHandle(void *handle) {
   int err = 0;
   lock();
   if (!scripted(FAKE_CLOSE_HANDLE, &err)) {
