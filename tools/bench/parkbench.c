@@ -65,6 +65,7 @@
 
 #include "backends/builtin.h" /* tpark__selection_reset, for the fresh-state setup cost */
 #include "tpark/backend.h"
+#include "tpark/checked.h" /* the checked-mode row */
 #include "tpark/tpark.h"
 
 #define NS_PER_SEC 1000000000ull
@@ -1273,6 +1274,44 @@ static void parse_args(int argc, char **argv, options *o) {
   o->timeout_cap = o->quick ? 30 : 200;
 }
 
+/* ---- checked mode's cost (tpark/checked.h) ----------------------------------------
+ *
+ * A row per backend: ping-pong through tpark on the backend against tpark on
+ * its checked wrapper (what TPARK_CHECKED=1 gives), interleaved as above;
+ * run_pingpong's second variant is the checked one here. Table output only. */
+
+static void tc_init(slot *s, const tpark_backend *b) {
+  const tpark_backend *checked = tpark_checked_backend(b);
+  if (checked == NULL) die("tpark_checked_backend failed");
+  tp_init(s, checked);
+}
+#define tc_prepare tp_prepare
+#define tc_park tp_park
+#define tc_wake tp_wake
+#define tc_timed_wait tp_timed_wait
+DEFINE_LOOPS(tc)
+
+static void print_checked_rows(const result *res, size_t n, const options *o, int cpu) {
+  static const target checked = {"checked", "tpark on the checked wrapper", VARIANT(tc), false};
+  printf("\n== checked mode (TPARK_CHECKED=1): ping-pong through the checked wrapper ==\n");
+  printf("%-30s %-26s %-26s %s\n", "round trip, ns", "checked: median (min-max)",
+         "tpark: median (min-max)", "checked/tpark: median (middle half)");
+  for (size_t i = 0; i < n; i++) {
+    for (int pl = 0; pl < 2; pl++) {
+      progress("%s: checked mode, %s", res[i].t->name, pl ? "pinned" : "threads free");
+      pingpong_result r = run_pingpong(&checked, res[i].b, o, pl ? cpu : -1);
+      /* Per round tpark/checked; its inverse orders the other way round. */
+      summary inv = {1 / r.ratio.median, 1 / r.ratio.max, 1 / r.ratio.min, 1 / r.ratio.q3,
+                     1 / r.ratio.q1};
+      char label[48], a[64], b[64], c[64];
+      snprintf(label, sizeof label, "  %s, %s", res[i].t->name, pl ? "pinned" : "threads free");
+      printf("%-30s %-26s %-26s %s\n", label, fmt_range(a, sizeof a, r.raw, 0, false),
+             fmt_range(b, sizeof b, r.tpark, 0, false), fmt_range(c, sizeof c, inv, 3, true));
+    }
+  }
+  progress_done();
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static const target *target_of(const char *name) {
@@ -1365,6 +1404,7 @@ int main(int argc, char **argv) {
     print_json(res, n, &o, cpus, cpu);
   } else {
     print_table(res, n, &o, cpus, cpu);
+    print_checked_rows(res, n, &o, cpu);
   }
   free(res);
   return fflush(stdout) == 0 ? 0 : 1;
