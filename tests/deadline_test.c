@@ -55,17 +55,36 @@ START_TEST(nt_timeout_is_negative_100ns_rounded_up) {
 }
 END_TEST
 
+/* A 32-bit time_t (32-bit Windows' msvcrt) holds INT32_MAX s (68 years):
+ * instants beyond it become INT32_MAX s, a wait that ends early and that the
+ * backend's loop repeats. A 64-bit time_t holds every instant. */
+#define MAX_TIMESPEC_SEC (sizeof(time_t) < 8 ? (uint64_t)INT32_MAX : UINT64_MAX)
+
 START_TEST(timespec_round_trip) {
-  static const uint64_t values[] = {0, 1, 999999999, 1000000000, 1234567890123,
+  static const uint64_t values[] = {0,
+                                    1,
+                                    999999999,
+                                    1000000000,
+                                    1234567890123,
+                                    (uint64_t)INT32_MAX * 1000000000u + 999999999u,
+                                    ((uint64_t)INT32_MAX + 1) * 1000000000u,
                                     UINT64_C(9000000000000000000)};
   for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
     struct timespec ts = tpark__timespec(values[i]);
     ck_assert_int_ge(ts.tv_nsec, 0);
     ck_assert_int_lt(ts.tv_nsec, 1000000000);
-    ck_assert_uint_eq(tpark__from_timespec(&ts), values[i]);
+    if (values[i] / 1000000000u <= MAX_TIMESPEC_SEC) {
+      ck_assert_uint_eq(tpark__from_timespec(&ts), values[i]);
+    } else {
+      ck_assert_int_eq(ts.tv_sec, INT32_MAX); /* clamped, never negative */
+    }
   }
   struct timespec never = tpark__timespec(TPARK_NEVER);
-  ck_assert_int_eq(never.tv_sec, (time_t)(UINT64_MAX / 1000000000u));
+  if (sizeof(time_t) < 8) {
+    ck_assert_int_eq(never.tv_sec, INT32_MAX);
+  } else {
+    ck_assert_uint_eq((uint64_t)never.tv_sec, UINT64_MAX / 1000000000u);
+  }
 }
 END_TEST
 

@@ -100,7 +100,9 @@ tpark_status tpark_init(tpark_parker *p);
 tpark_status tpark_init_with(tpark_parker *p, const tpark_backend *b);
 
 /* Starts a cycle: from now on an unpark_lock on p counts. Owning thread only,
- * before making p reachable to wakers. */
+ * before making p reachable to wakers. Publish p with a lock (as above) or a
+ * release store that wakers read with acquire: on weakly ordered CPUs (ARM) a
+ * relaxed publication could let a waker's unpark_lock miss this cycle. */
 void tpark_prepare_park(tpark_parker *p);
 
 /* Sleeps until an unpark_lock of this cycle has happened (which may already be

@@ -1,7 +1,7 @@
 /*
- * config.h for building Check 0.15.2 with mingw-w64 (x86_64-w64-mingw32-gcc-posix,
- * winpthreads), written for tpark in place of what Check's ./configure would
- * generate. Used only by the Windows build of Check (tools/check/check_src.BUILD);
+ * config.h for building Check 0.15.2 with mingw-w64 (x86_64-w64-mingw32-gcc-posix
+ * and i686-w64-mingw32-gcc-posix, winpthreads), written for tpark in place of
+ * what Check's ./configure would generate. Every value holds for both. Used only by the Windows build of Check (tools/check/check_src.BUILD);
  * on Linux the system's libcheck is used.
  *
  * Values are for Debian 12's mingw-w64 10 headers; "0"/absent means "missing

@@ -1,4 +1,4 @@
-"""cc_toolchain_config for the Debian mingw-w64 cross compiler (x86_64, posix threads).
+"""cc_toolchain_config for the Debian mingw-w64 cross compilers (x86_64 and i686, posix threads).
 
 Only the flags that differ from Bazel's defaults are spelled out here. The toolchain
 does not declare `no_legacy_features`, so Bazel adds its legacy features on top
@@ -113,10 +113,10 @@ def _impl(ctx):
             artifact_name_pattern(category_name = "dynamic_library", prefix = "", extension = ".dll"),
         ],
         cxx_builtin_include_directories = ctx.attr.builtin_include_dirs,
-        toolchain_identifier = "mingw-w64-x86_64-posix",
+        toolchain_identifier = "mingw-w64-%s-posix" % ctx.attr.target_system_name.split("-")[0],
         host_system_name = "x86_64-unknown-linux-gnu",
-        target_system_name = "x86_64-w64-mingw32",
-        target_cpu = "x64_windows",
+        target_system_name = ctx.attr.target_system_name,
+        target_cpu = ctx.attr.target_cpu,
         target_libc = "mingw",
         compiler = "mingw-gcc",
         abi_version = "unknown",
@@ -126,6 +126,7 @@ def _impl(ctx):
 
 mingw_toolchain_config = rule(
     implementation = _impl,
+    # The defaults are the x86_64 compiler's; BUILD.bazel sets all four for i686.
     attrs = {
         "tool_prefix": attr.string(default = "/usr/bin/x86_64-w64-mingw32-"),
         "builtin_include_dirs": attr.string_list(default = [
@@ -133,6 +134,10 @@ mingw_toolchain_config = rule(
             "/usr/x86_64-w64-mingw32/include",
             "/usr/share/mingw-w64/include",
         ]),
+        "target_system_name": attr.string(default = "x86_64-w64-mingw32"),
+        # Informational only (toolchain resolution uses the platform's
+        # constraints): x64_windows as in Bazel's own Windows toolchains.
+        "target_cpu": attr.string(default = "x64_windows"),
     },
     provides = [CcToolchainConfigInfo],
 )
