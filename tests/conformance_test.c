@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/run_suite.h"
 #include "tests/subject.h"
@@ -300,6 +301,66 @@ START_TEST(handles_and_lifetime) {
 }
 END_TEST
 
+/* ---- a crowd: more sleepers than the condvar backend has buckets ------------
+ * With more sleeping parkers than a backend has shared wait objects, some
+ * share one; each unpark must still wake its own parker, and only it. */
+
+#define CROWD 72 /* > 64, the condvar backend's buckets: some must share */
+
+struct crowd {
+  tpark_parker p[CROWD];
+  int prepared; /* sleepers that have prepared */
+  int returned[CROWD];
+  int n_returned;
+};
+
+struct crowd_member {
+  struct crowd *c;
+  int i;
+};
+
+static void *crowd_sleeper(void *arg) {
+  struct crowd_member *m = arg;
+  tpark_prepare_park(&m->c->p[m->i]);
+  __atomic_add_fetch(&m->c->prepared, 1, __ATOMIC_ACQ_REL);
+  tpark_park(&m->c->p[m->i]);
+  store(&m->c->returned[m->i], 1);
+  __atomic_add_fetch(&m->c->n_returned, 1, __ATOMIC_ACQ_REL);
+  return NULL;
+}
+
+static uint64_t real_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+START_TEST(crowd_each_unpark_wakes_its_own) {
+  struct crowd *c = calloc(1, sizeof *c);
+  struct crowd_member m[CROWD];
+  pthread_t t[CROWD];
+  for (int i = 0; i < CROWD; i++) {
+    init(&c->p[i]);
+    m[i] = (struct crowd_member){c, i};
+    start(&t[i], crowd_sleeper, &m[i]);
+  }
+  wait_for(&c->prepared, CROWD);
+  subject_wait_sleepers(CROWD, 2000);
+  test_sleep_ms(20); /* real backends: let most of them fall asleep */
+  /* In a scrambled order (7 is prime to 72), one at a time. */
+  for (int k = 0; k < CROWD; k++) {
+    int i = (k * 7 + 3) % CROWD;
+    tpark_unpark(tpark_unpark_lock(&c->p[i]));
+    uint64_t give_up = real_ms() + 20000;
+    while (!load(&c->returned[i]) && real_ms() < give_up) tpark_thread_yield();
+    ck_assert_msg(load(&c->returned[i]), "unparked sleeper %d did not return (k=%d)", i, k);
+    ck_assert_int_eq(load(&c->n_returned), k + 1); /* nobody else returned */
+  }
+  for (int i = 0; i < CROWD; i++) join(t[i]);
+  free(c);
+}
+END_TEST
+
 /* ---- the intended use: a wait queue under a lock --------------------------- */
 
 #define WORKERS 4
@@ -425,6 +486,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, timed_out_then_unparked);
   tcase_add_test(tc, memory_ordering);
   tcase_add_test(tc, handles_and_lifetime);
+  tcase_add_test(tc, crowd_each_unpark_wakes_its_own);
   tcase_add_test(tc, queue_stress_park);
   tcase_add_test(tc, queue_stress_park_until);
   suite_add_tcase(s, tc);
