@@ -1,0 +1,11 @@
+/* parkbench: the sections main.c runs, in order. A new section is a file
+ * defining a bench_section (bench.h), a declaration here, and a line in
+ * main.c's sections[]. */
+#ifndef PARKBENCH_SECTION_H
+#define PARKBENCH_SECTION_H
+
+#include "tools/bench/bench.h"
+
+extern const bench_section backends_section; /* section_backends.c */
+
+#endif /* PARKBENCH_SECTION_H */
