@@ -21,6 +21,7 @@
 #include "tools/bench/measure.h"
 
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,20 @@ static pingpong_result run_pingpong(const target *t, const tpark_backend *b,
 
   r.ratio = xcalloc(r.n, sizeof(double));
   for (unsigned i = 0; i < r.n; i++) r.ratio[i] = r.ns[0][i] / r.ns[1][i];
-  r.ratio_s = summarize(r.ratio, r.n);
+  double *both = xcalloc(2 * (size_t)r.n, sizeof(double)), *same = xcalloc(r.n, sizeof(double));
+  memcpy(both, r.ns[0], r.n * sizeof(double));
+  memcpy(both + r.n, r.ns[1], r.n * sizeof(double));
+  modes m = find_modes(both, 2 * (size_t)r.n);
+  unsigned n_same = 0;
+  for (unsigned i = 0; i < r.n; i++) {
+    /* The two sides split at the geometric mean of the modes. */
+    double split = sqrt(m.low * m.high);
+    if (!m.bimodal || (r.ns[0][i] < split) == (r.ns[1][i] < split)) same[n_same++] = r.ratio[i];
+  }
+  r.mixed = r.n - n_same;
+  r.ratio_s = summarize(same, n_same);
+  free(both);
+  free(same);
   for (int v = 0; v < 2; v++) {
     r.s[v] = summarize(r.ns[v], r.n);
     r.modes[v] = find_modes(r.ns[v], r.n);

@@ -16,8 +16,14 @@ typedef struct pingpong_result {
   unsigned n;               /* recorded rounds */
   double *ns[2];            /* per round: ns per round trip, in round order */
   double *ratio;            /* per round: tpark / raw */
-  summary s[2], ratio_s;
+  summary s[2];
   modes modes[2];
+  /* The paired ratio: over every round, or, when the samples of both
+   * variants together have two modes, over the rounds whose two blocks fell
+   * in the same mode (a round whose tpark block shared a CPU and whose raw
+   * block did not compares nothing). mixed: the rounds left out. */
+  summary ratio_s;
+  unsigned mixed;
 } pingpong_result;
 
 typedef struct op_result {
