@@ -324,8 +324,9 @@ static void *crowd_sleeper(void *arg) {
   tpark_prepare_park(&m->c->p[m->i]);
   __atomic_add_fetch(&m->c->prepared, 1, __ATOMIC_ACQ_REL);
   tpark_park(&m->c->p[m->i]);
-  store(&m->c->returned[m->i], 1);
+  /* Counted before the flag: whoever sees the flag sees the count. */
   __atomic_add_fetch(&m->c->n_returned, 1, __ATOMIC_ACQ_REL);
+  store(&m->c->returned[m->i], 1);
   return NULL;
 }
 
