@@ -258,8 +258,10 @@ static void print_advice(void) {
   for (size_t i = 0; i < n_backends; i++) {
     const backend_result *r = &backends[i];
     if (r == d) continue;
-    double x = typical_ns(&r->pp[1]) / typical_ns(&d->pp[1]);
-    printf("  %s: %s; its pinned round trip is %.2fx %s's here%s.\n", r->t->name,
+    /* Backends ran one after the other, not interleaved: compare the lower
+     * quartiles, the rounds least disturbed by other work. */
+    double x = r->pp[1].s[0].q1 / d->pp[1].s[0].q1;
+    printf("  %s: %s; its pinned round trip (lower quartile) is %.2fx %s's here%s.\n", r->t->name,
            fallback_reason(r->t->name), x, d->t->name,
            x < 0.8 ? " (clearly faster: worth forcing where it exists)" : "");
   }
