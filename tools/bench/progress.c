@@ -6,7 +6,7 @@
 #include "tools/bench/sys.h"
 
 static struct {
-  uint64_t start;
+  uint64_t start, last; /* ns: the run's start, the last line shown */
   bool tty, shown;
   double total_s;   /* expected, all phases */
   double done_s;    /* expected seconds of the phases already finished */
@@ -32,10 +32,12 @@ static double seconds_left(double elapsed) {
 }
 
 static void show(bool new_phase) {
-  double elapsed = (double)(now_ns() - pr.start) / 1e9;
+  uint64_t now = now_ns();
+  double elapsed = (double)(now - pr.start) / 1e9;
   if (elapsed < 2) return;
   char step[48] = "";
-  if (!new_phase && !pr.tty) return;
+  if (!new_phase && (!pr.tty || now - pr.last < 100000000)) return; /* 10 a second at most */
+  pr.last = now;
   if (pr.tty && pr.phase_frac > 0) snprintf(step, sizeof step, " %3.0f%%", 100 * pr.phase_frac);
   fprintf(stderr, "%sparkbench [%4.0f s, about %.0f s left] %s%s%s", pr.tty ? "\r" : "", elapsed,
           seconds_left(elapsed), pr.phase, step, pr.tty ? "      " : "\n");
