@@ -312,6 +312,9 @@ void report_backends_table(const bench_options *o) {
   printf("ping-pong: %u rounds x %u round trips per variant, tpark and raw interleaved; "
          "sizeof(tpark_parker) = %u B\n",
          o->rounds, o->iters, (unsigned)sizeof(tpark_parker));
+  if (o->quick) {
+    printf("--quick: a smoke run; too few rounds for the verdicts against the bar to mean much.\n");
+  }
   for (size_t i = 0; i < n_backends; i++) print_backend(&backends[i], o);
   print_summary(o);
 }
