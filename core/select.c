@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backends/builtin.h"
+#include "core/checked_internal.h"
 #include "platform/os.h"
 #include "tpark/tpark.h"
 
@@ -84,6 +85,7 @@ static tpark_status automatic_default(const tpark_backend **out) {
     const tpark_backend *b;
     const char *forced;
     tpark_status s = choose(&b, &forced);
+    if (s == TPARK_OK) s = tpark__checked_default(&b); /* TPARK_CHECKED */
     uintptr_t mine = s == TPARK_OK ? (uintptr_t)b : ((uintptr_t)-s << 1) | 1;
     if (__atomic_compare_exchange_n(&auto_choice, &choice, mine, false,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -102,7 +104,7 @@ static tpark_status automatic_default(const tpark_backend **out) {
 /* The default and, when there is none, why (tpark_init's status). */
 static tpark_status default_backend(const tpark_backend **out) {
   *out = __atomic_load_n(&set_default, __ATOMIC_ACQUIRE);
-  return *out != NULL ? TPARK_OK : automatic_default(out);
+  return *out != NULL ? tpark__checked_default(out) : automatic_default(out);
 }
 
 const tpark_backend *tpark_default_backend(void) {
@@ -134,4 +136,5 @@ void tpark__selection_reset(void) {
   }
   set_default = NULL;
   auto_choice = 0;
+  tpark__checked_mode_reset();
 }

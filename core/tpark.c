@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "core/checked_internal.h"
 #include "core/internal.h"
 #include "platform/os.h"
 #include "tpark/backend.h"
@@ -16,6 +17,7 @@ static bool is_complete(const tpark_backend *b) {
 
 tpark_status tpark_init_with(tpark_parker *p, const tpark_backend *b) {
   if (p == NULL || b == NULL || !is_complete(b)) return TPARK_EINVAL;
+  if (b->prepare_park == tpark__checked_prepare_park) tpark__checked_init(b, p);
   p->backend_ = b;
   p->state_.word = 0;
   return TPARK_OK;
@@ -69,7 +71,7 @@ const char *tpark_status_str(tpark_status s) {
              "Windows XP+; futex: Linux; condvar: POSIX threads)";
     case TPARK_EINVAL:
       return "invalid argument: a NULL pointer, an unknown backend name "
-             "(TPARK_BACKEND?) or an incomplete backend vtable";
+             "(TPARK_BACKEND?), a bad TPARK_CHECKED value or an incomplete backend vtable";
     case TPARK_ENOTSUP:
       return "this system cannot provide the requested tpark backend";
   }

@@ -1,6 +1,8 @@
 /* The public headers compile as strict C99 (see BUILD: -std=c99
  * -pedantic-errors) and include no OS header. */
 #include "tpark/backend.h"
+#include "tpark/checked.h"
+#include "tpark/conformance.h"
 #include "tpark/mock.h"
 #include "tpark/tpark.h"
 

@@ -1,5 +1,7 @@
 // The public headers compile as C++11 (see BUILD: -std=c++11 -pedantic-errors).
 #include "tpark/backend.h"
+#include "tpark/checked.h"
+#include "tpark/conformance.h"
 #include "tpark/mock.h"
 #include "tpark/tpark.h"
 

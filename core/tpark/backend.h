@@ -2,7 +2,8 @@
  *
  * The public functions of tpark/tpark.h dispatch to these members. A custom
  * backend fills a tpark_backend and passes it to tpark_init_with (or
- * tpark_set_default_backend); the conformance suite in tests/ checks it.
+ * tpark_set_default_backend); the conformance suite (tpark/conformance.h,
+ * @tpark//:conformance) checks it.
  *
  * Every function member is required (tpark_init_with rejects a NULL one).
  * Members only ever get appended; abi_version says which set a struct has.

@@ -37,6 +37,9 @@
  * its own prepared parker, and a thread between prepare_park and park must
  * never wait for its waker.
  *
+ * Checked mode (tpark/checked.h, TPARK_CHECKED=1) aborts with a message on a
+ * broken rule of this contract instead of letting it hang on some backend.
+ *
  * Everything here is C99 and C++11 and includes no OS header. A parker is plain
  * memory: it owns no OS object and is never destroyed.
  */
@@ -154,7 +157,15 @@ const char *tpark_status_str(tpark_status s);
  * condvar on Linux and condvar on other POSIX systems. NULL when there is none;
  * tpark_init then says why, and the failed choice prints one line saying why
  * to stderr (once per process: a misspelt TPARK_BACKEND should not go
- * unnoticed). A backend set with tpark_set_default_backend wins. */
+ * unnoticed). A backend set with tpark_set_default_backend wins.
+ *
+ * TPARK_CHECKED=1 turns on checked mode (tpark/checked.h): the default,
+ * whether selected or set, is then its checked wrapper
+ * (tpark_checked_backend), so every parker that tpark_init binds aborts with
+ * a message on a broken cycle rule instead of hanging on some backend.
+ * Unset, empty or "0": off. Any other value is an error like an unknown
+ * TPARK_BACKEND: NULL here, TPARK_EINVAL from tpark_init, and a line on
+ * stderr. */
 const tpark_backend *tpark_default_backend(void);
 
 /* The built-in backend called name, created once per process (one keyed-event
@@ -167,7 +178,10 @@ tpark_status tpark_select_backend(const char *name, const tpark_backend **out);
  * wins over TPARK_BACKEND); parkers keep the backend they were initialised
  * with. NULL restores automatic selection (its choice is made once per process).
  * Returns the previously set or selected default, NULL if there was none yet;
- * it never triggers a selection. b is checked by tpark_init, not here. */
+ * it never triggers a selection. b is checked by tpark_init, not here. With
+ * TPARK_CHECKED=1, tpark_init and tpark_default_backend use b's checked
+ * wrapper; this returns b as it was set (a selected default: as selected,
+ * i.e. checked). */
 const tpark_backend *tpark_set_default_backend(const tpark_backend *b);
 
 #ifdef __cplusplus

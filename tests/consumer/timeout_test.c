@@ -119,24 +119,75 @@ static void test_set_in_time(void) {
   CHECK(pthread_join(t, NULL) == 0);
   CHECK(result);
   CHECK(tpark_mock_now(m) == SECOND);
-  /* The waiter may log WOKEN before the waker logs UNPARK (still waking
-   * from the ADVANCE, it can see the unpark_lock first); the rest is in a
-   * fixed order. */
-  tpark_mock_event ev[6];
-  CHECK(tpark_mock_events(m, ev, 6) == 6);
-  CHECK(ev[0].op == TPARK_MOCK_PREPARE && ev[1].op == TPARK_MOCK_SLEEP);
-  CHECK(ev[2].op == TPARK_MOCK_ADVANCE && ev[3].op == TPARK_MOCK_UNPARK_LOCK);
-  CHECK(ev[3].hit && ev[3].at == SECOND);
-  bool in_order = ev[4].op == TPARK_MOCK_UNPARK && ev[5].op == TPARK_MOCK_WOKEN;
-  bool swapped = ev[4].op == TPARK_MOCK_WOKEN && ev[5].op == TPARK_MOCK_UNPARK;
-  CHECK(in_order || swapped);
+  /* WOKEN is logged right after the UNPARK that released the sleeper. */
+  static const tpark_mock_op ops[] = {TPARK_MOCK_PREPARE, TPARK_MOCK_SLEEP,
+                                      TPARK_MOCK_ADVANCE, TPARK_MOCK_UNPARK_LOCK,
+                                      TPARK_MOCK_UNPARK, TPARK_MOCK_WOKEN};
+  check_events(m, ops, sizeof ops / sizeof ops[0]);
   tpark_set_default_backend(NULL);
   tpark_mock_free(m);
+}
+
+/* ---- the same, with the mock driving the clock ------------------------- */
+
+static tpark_mock *driven;
+
+static void *declared_waiter_main(void *arg) {
+  waiter_main(arg);
+  CHECK(tpark_mock_thread_exit(driven) == TPARK_OK);
+  return NULL;
+}
+
+/* A second thread sets the signal after 1 s, timed on tpark too. */
+static void *setter_main(void *arg) {
+  (void)arg;
+  tpark_parker p;
+  CHECK(tpark_init(&p) == TPARK_OK);
+  tpark_prepare_park(&p);
+  CHECK(!tpark_park_until(&p, tpark_deadline(&p, SECOND)));
+  signal_set(&sig);
+  CHECK(tpark_mock_thread_exit(driven) == TPARK_OK);
+  return NULL;
+}
+
+/* n declared threads (the waiter, and the setter if with_setter) run until
+ * nothing is pending; returns when the clock stopped. */
+static tpark_instant run_driven(bool with_setter) {
+  driven = tpark_mock_new();
+  CHECK(driven != NULL);
+  tpark_set_default_backend(tpark_mock_backend(driven));
+  sig.set = false;
+  CHECK(tpark_mock_set_threads(driven, with_setter ? 2 : 1) == TPARK_OK);
+  pthread_t waiter, setter;
+  CHECK(pthread_create(&waiter, NULL, declared_waiter_main, NULL) == 0);
+  if (with_setter) CHECK(pthread_create(&setter, NULL, setter_main, NULL) == 0);
+  tpark_mock_result r = tpark_mock_run_until_idle(driven, TPARK_NEVER, 10000);
+  if (r != TPARK_MOCK_IDLE) {
+    char why[1024];
+    tpark_mock_describe(driven, why, sizeof why);
+    fprintf(stderr, "run_until_idle: %s\n%s", tpark_mock_result_name(r), why);
+    exit(1);
+  }
+  CHECK(pthread_join(waiter, NULL) == 0);
+  if (with_setter) CHECK(pthread_join(setter, NULL) == 0);
+  tpark_instant stopped = tpark_mock_now(driven);
+  tpark_set_default_backend(NULL);
+  tpark_mock_free(driven);
+  return stopped;
+}
+
+/* Alone, the waiter times out at 5 s; with the setter, it wakes at 1 s. */
+static void test_run_until_idle(void) {
+  CHECK(run_driven(false) == 5 * SECOND);
+  CHECK(!result);
+  CHECK(run_driven(true) == SECOND);
+  CHECK(result);
 }
 
 int main(void) {
   test_times_out();
   test_set_in_time();
-  puts("timeout_test: 2 tests passed");
+  test_run_until_idle();
+  puts("timeout_test: 3 tests passed");
   return 0;
 }

@@ -22,6 +22,7 @@
 /* The sections, in the order they run and print. */
 static const bench_section *const sections[] = {
     &backends_section,
+    &checked_section, /* uses the backends found by the backends section */
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 

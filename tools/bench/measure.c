@@ -93,9 +93,9 @@ static void *ping_thread(void *arg) {
   return NULL;
 }
 
-static pingpong_result run_pingpong(const target *t, const tpark_backend *b,
-                                    const bench_options *o, int cpu) {
-  pingpong pp = {{&tpark_variant, &t->variant}, {NULL, NULL}, {NULL, NULL},
+pingpong_result measure_pingpong(const variant *v0, const variant *v1, const tpark_backend *b,
+                                 const bench_options *o, int cpu) {
+  pingpong pp = {{v0, v1}, {NULL, NULL}, {NULL, NULL},
                  2 * (o->rounds + 1), o->iters, cpu, {NULL, NULL}, 0};
   slot *slots = new_slots(4);
   pingpong_result r;
@@ -370,7 +370,7 @@ bool measure_prepare(const bench_options *o) {
 
 /* Guesses for an idle machine; the progress line scales them by how fast
  * the run actually goes. */
-static double pingpong_estimate_s(const bench_options *o) {
+double pingpong_estimate_s(const bench_options *o) {
   return 2.0 * (o->rounds + 1) * o->iters * 20e-6;
 }
 
@@ -421,10 +421,10 @@ void measure_run(const bench_options *o) {
   for (size_t i = 0; i < n_backends; i++) {
     backend_result *r = &backends[i];
     progress_phase(pingpong_estimate_s(o), "%s: ping-pong, threads free", r->t->name);
-    r->pp[0] = run_pingpong(r->t, r->b, o, -1);
+    r->pp[0] = measure_pingpong(&tpark_variant, &r->t->variant, r->b, o, -1);
     progress_phase(pingpong_estimate_s(o), "%s: ping-pong, both pinned to CPU %d", r->t->name,
                    o->cpu);
-    r->pp[1] = run_pingpong(r->t, r->b, o, o->cpu);
+    r->pp[1] = measure_pingpong(&tpark_variant, &r->t->variant, r->b, o, o->cpu);
     progress_phase(ops_estimate_s(o), "%s: unpark and park costs", r->t->name);
     r->ops = run_ops(r->t, r->b, o);
     progress_phase(timeouts_estimate_s(o), "%s: timeouts", r->t->name);

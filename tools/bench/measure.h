@@ -72,6 +72,15 @@ extern size_t n_backends;
 extern const char *const builtin_names[];
 extern const size_t n_builtin_names;
 
+/* One ping-pong run (threads free when cpu < 0, else both pinned to cpu):
+ * blocks of v0 and v1 interleaved, [0] v0 and [1] v1 in the result, the
+ * ratio v0 / v1 per round; both variants on backend b. For other sections
+ * too (e.g. a wrapper against the plain backend). */
+pingpong_result measure_pingpong(const variant *v0, const variant *v1, const tpark_backend *b,
+                                 const bench_options *o, int cpu);
+/* What one measure_pingpong should take on an idle machine, in seconds. */
+double pingpong_estimate_s(const bench_options *o);
+
 bool measure_prepare(const bench_options *o);
 double measure_estimate_s(const bench_options *o);
 void measure_run(const bench_options *o);

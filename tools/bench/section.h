@@ -7,5 +7,6 @@
 #include "tools/bench/bench.h"
 
 extern const bench_section backends_section; /* section_backends.c */
+extern const bench_section checked_section;  /* section_checked.c; after backends */
 
 #endif /* PARKBENCH_SECTION_H */

@@ -1,0 +1,32 @@
+/* Internal header (not installed): what the core needs of checked mode
+ * (core/checked.c): the init hook, TPARK_CHECKED, and counters for tests. */
+#ifndef TPARK_CORE_CHECKED_INTERNAL_H
+#define TPARK_CORE_CHECKED_INTERNAL_H
+
+#include <stddef.h>
+
+#include "tpark/backend.h"
+
+/* The checked backends' prepare_park: tpark_init_with compares with it to
+ * know a checked backend (copies of one included) without a call. */
+void tpark__checked_prepare_park(const tpark_backend *self, tpark_parker *p);
+
+/* tpark_init_with of p with a checked backend b, before p is written: the
+ * side table's entry for p's address starts afresh. */
+void tpark__checked_init(const tpark_backend *b, tpark_parker *p);
+
+/* The process default as TPARK_CHECKED wants it: *b unchanged when it is
+ * unset, empty or "0"; its checked wrapper when "1"; any other value gives
+ * TPARK_EINVAL (*b NULL; one line on stderr, once). TPARK_ENOBACKEND when
+ * the wrapper cannot be made. Read once (through the OS table's getenv) until
+ * tpark__checked_mode_reset. */
+tpark_status tpark__checked_default(const tpark_backend **b);
+void tpark__checked_mode_reset(void);
+
+/* For tests: parkers the side table tracks now, its capacity, and unpark
+ * records now outstanding. */
+size_t tpark__checked_tracked(void);
+size_t tpark__checked_capacity(void);
+size_t tpark__checked_outstanding(void);
+
+#endif /* TPARK_CORE_CHECKED_INTERNAL_H */
