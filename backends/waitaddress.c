@@ -17,6 +17,7 @@ enum { EMPTY = 0, PARKED = 1 };
 struct waitaddress {
   tpark_os_WaitOnAddress_fn *wait_on_address;
   tpark_os_WakeByAddressSingle_fn *wake_by_address_single;
+  tpark_os_WakeByAddressSingle_fn *wake_by_address_all; /* NULL: no native address wait */
   int64_t qpc_frequency;
 };
 
@@ -71,6 +72,35 @@ static void waitaddress_unpark(const tpark_backend *self, void *token) {
   if (token != NULL) wa->wake_by_address_single(token);
 }
 
+/* The native address wait (tpark/wait.h over WaitOnAddress itself). */
+static bool waitaddress_wait_on_address(const tpark_backend *self, volatile void *addr,
+                                        const void *compare, size_t size,
+                                        tpark_instant deadline) {
+  const struct waitaddress *wa = self->context;
+  for (;;) {
+    uint32_t ms = TPARK_WIN_INFINITE;
+    if (deadline != TPARK_NEVER) {
+      tpark_instant now = waitaddress_now(self);
+      /* A past deadline still compares once (0 ms): a changed value is true. */
+      ms = now >= deadline ? 0 : tpark__wait_ms(deadline - now);
+    }
+    if (wa->wait_on_address(addr, (void *)compare, size, ms)) return true;
+    uint32_t err = tpark_os(GetLastError)();
+    if (err != TPARK_ERROR_TIMEOUT) tpark__os_fatal("WaitOnAddress", "GetLastError", (long)err);
+    if (ms == 0 || waitaddress_now(self) >= deadline) return false;
+    /* Early on our clock: wait for the rest. */
+  }
+}
+
+static void waitaddress_wake_by_address(const tpark_backend *self, void *addr, bool all) {
+  const struct waitaddress *wa = self->context;
+  if (all) {
+    wa->wake_by_address_all(addr);
+  } else {
+    wa->wake_by_address_single(addr);
+  }
+}
+
 static void waitaddress_thread_yield(const tpark_backend *self) {
   (void)self;
   tpark_os(Sleep)(0);
@@ -88,6 +118,7 @@ static tpark_status waitaddress_create(tpark_backend *b) {
   tpark_os_fn wait = tpark_os(GetProcAddress)(synch, "WaitOnAddress");
   tpark_os_fn wake = tpark_os(GetProcAddress)(synch, "WakeByAddressSingle");
   if (wait == NULL || wake == NULL) return TPARK_ENOTSUP;
+  tpark_os_fn wake_all = tpark_os(GetProcAddress)(synch, "WakeByAddressAll");
   int64_t frequency;
   if (!tpark_os(QueryPerformanceFrequency)(&frequency) || frequency <= 0) {
     return TPARK_ENOBACKEND;
@@ -96,6 +127,7 @@ static tpark_status waitaddress_create(tpark_backend *b) {
   if (wa == NULL) return TPARK_ENOBACKEND;
   wa->wait_on_address = (tpark_os_WaitOnAddress_fn *)wait;
   wa->wake_by_address_single = (tpark_os_WakeByAddressSingle_fn *)wake;
+  wa->wake_by_address_all = (tpark_os_WakeByAddressSingle_fn *)wake_all;
   wa->qpc_frequency = frequency;
   *b = (tpark_backend){
       .abi_version = TPARK_BACKEND_ABI_VERSION,
@@ -109,6 +141,8 @@ static tpark_status waitaddress_create(tpark_backend *b) {
       .now = waitaddress_now,
       .thread_yield = waitaddress_thread_yield,
       .context = wa,
+      .wait_on_address = wake_all != NULL ? waitaddress_wait_on_address : NULL,
+      .wake_by_address = wake_all != NULL ? waitaddress_wake_by_address : NULL,
   };
   return TPARK_OK;
 }

@@ -440,7 +440,9 @@ void tpark__checked_init(const tpark_backend *self, tpark_parker *p) {
 /* ---- public -------------------------------------------------------------- */
 
 static bool is_complete(const tpark_backend *b) {
-  return b->abi_version == TPARK_BACKEND_ABI_VERSION && b->name != NULL &&
+  /* Any ABI version tpark_init_with accepts; the wrapper itself offers no
+   * native address wait (tpark/wait.h then runs on its parkers). */
+  return b->abi_version >= 1 && b->abi_version <= TPARK_BACKEND_ABI_VERSION && b->name != NULL &&
          b->prepare_park != NULL && b->park != NULL && b->park_until != NULL &&
          b->timed_out != NULL && b->unpark_lock != NULL && b->unpark != NULL &&
          b->now != NULL && b->thread_yield != NULL;

@@ -37,7 +37,7 @@ static void r_yield(const tpark_backend *b) { rec.yield++; rec.self = b; }
 
 static const tpark_backend recorder = {
     TPARK_BACKEND_ABI_VERSION, "recorder", r_prepare, r_park, r_park_until, r_timed_out,
-    r_unpark_lock, r_unpark, r_now, r_yield, NULL,
+    r_unpark_lock, r_unpark, r_now, r_yield, NULL, NULL, NULL,
 };
 
 static void reset(void) { memset(&rec, 0, sizeof rec); }

@@ -37,21 +37,6 @@
 static const char *subject_arg;
 static const tpark_backend *backend; /* the default: checked */
 
-/* The subject (tests/subject.h) as one backend per test. */
-static const tpark_conformance_subject *subject;
-static tpark_backend subject_copy;
-
-static void subject_setup(void) { ck_assert_int_eq(subject->create(&subject_copy), TPARK_OK); }
-static void subject_teardown(void) {
-  if (subject->destroy != NULL) subject->destroy(&subject_copy);
-}
-static const tpark_backend *subject_backend(void) { return &subject_copy; }
-static const char *subject_backend_name(void) { return subject->name; }
-static bool subject_fake_time(void) { return subject->wait_sleepers != NULL; }
-static void subject_wait_sleepers(size_t n, unsigned timeout_ms) {
-  ck_assert(subject->wait_sleepers(&subject_copy, n, timeout_ms));
-}
-
 static void setup(void) {
   subject_setup();
   ck_assert_ptr_nonnull(subject_backend());
@@ -539,13 +524,13 @@ END_TEST
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[2], "--child") == 0) { /* Windows: one misuse */
     const struct child_case *c = case_named(argv[3]);
-    if (c == NULL || (subject = subject_open(argv[1])) == NULL || freopen(argv[4], "w", stderr) == NULL) return 2;
+    if (c == NULL || !subject_open(argv[1]) || freopen(argv[4], "w", stderr) == NULL) return 2;
     subject_setup();
     tpark_set_default_backend(subject_backend());
     c->fn();
     return 0; /* not reached when the misuse aborts */
   }
-  if (argc != 2 || (subject = subject_open(argv[1])) == NULL) return 2;
+  if (argc != 2 || !subject_open(argv[1])) return 2;
   subject_arg = argv[1];
   char name[64];
   snprintf(name, sizeof name, "checked[%s]", argv[1]);

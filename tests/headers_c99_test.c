@@ -3,8 +3,11 @@
 #include "tpark/backend.h"
 #include "tpark/checked.h"
 #include "tpark/conformance.h"
+#include "tpark/lot.h"
 #include "tpark/mock.h"
+#include "tpark/mutex.h"
 #include "tpark/tpark.h"
+#include "tpark/wait.h"
 
 #if defined(_WINDOWS_) || defined(_PTHREAD_H) || defined(WINPTHREADS_H) || defined(_UNISTD_H)
 #error "a public tpark header pulled in an OS header"
@@ -13,6 +16,9 @@
 int main(void) {
   tpark_parker p;
   tpark_unpark_handle h = {0, 0};
+  tpark_mutex m = TPARK_MUTEX_INIT;
+  if (sizeof m != 1 || !tpark_mutex_trylock(&m)) return 1;
+  tpark_mutex_unlock(&m);
   (void)p;
   (void)h;
   return sizeof(tpark_parker) <= 2 * sizeof(void *) ? 0 : 1;

@@ -2,14 +2,21 @@
 #include "tpark/backend.h"
 #include "tpark/checked.h"
 #include "tpark/conformance.h"
+#include "tpark/lot.h"
 #include "tpark/mock.h"
+#include "tpark/mutex.h"
 #include "tpark/tpark.h"
+#include "tpark/wait.h"
 
 static_assert(sizeof(tpark_parker) <= 2 * sizeof(void *), "a parker is two words");
+static_assert(sizeof(tpark_mutex) == 1, "a mutex is one byte");
 static_assert(sizeof(tpark_unpark_handle) <= 2 * sizeof(void *), "a handle is two words");
 
 int main() {
   tpark_unpark_handle h = tpark_unpark_handle();
   tpark_unpark(h);  // a zero handle does nothing
+  tpark_mutex m = TPARK_MUTEX_INIT;
+  if (!tpark_mutex_trylock(&m)) return 1;
+  tpark_mutex_unlock(&m);
   return tpark_status_str(TPARK_OK) != nullptr ? 0 : 1;
 }

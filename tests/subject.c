@@ -28,7 +28,7 @@ static tpark_status hand_over(const tpark_backend *inner, tpark_backend *b) {
 }
 
 /* A fresh backend per check (the suite calls it in the check's process). */
-static tpark_status subject_create(tpark_backend *b) {
+static tpark_status hook_create(tpark_backend *b) {
   tpark__selection_reset();
   if (s.kind == MOCK) {
     s.mock = tpark_mock_new();
@@ -48,7 +48,7 @@ static tpark_status subject_create(tpark_backend *b) {
   return st == TPARK_OK ? hand_over(found, b) : st;
 }
 
-static void subject_destroy(tpark_backend *b) {
+static void hook_destroy(tpark_backend *b) {
   (void)b;
   if (s.kind == MOCK) {
     tpark_mock_free(s.mock);
@@ -58,13 +58,13 @@ static void subject_destroy(tpark_backend *b) {
   if (s.kind == FAKE_OS) fake_os_remove();
 }
 
-static void subject_advance(const tpark_backend *b, uint64_t ns) {
+static void hook_advance(const tpark_backend *b, uint64_t ns) {
   (void)b;
   if (s.kind == MOCK) tpark_mock_advance(s.mock, ns);
   if (s.kind == FAKE_OS) fake_clock_advance(ns);
 }
 
-static bool subject_wait_sleepers(const tpark_backend *b, size_t n, unsigned timeout_ms) {
+static bool hook_wait_sleepers(const tpark_backend *b, size_t n, unsigned timeout_ms) {
   (void)b;
   if (s.kind == MOCK) return tpark_mock_wait_sleepers(s.mock, n, timeout_ms);
   return fake_wait_sleepers(n, timeout_ms);
@@ -110,19 +110,49 @@ const tpark_conformance_subject *subject_open(const char *name) {
     return NULL;
   }
   memset(&subject, 0, sizeof subject);
-  subject.create = subject_create;
-  subject.destroy = subject_destroy;
+  subject.create = hook_create;
+  subject.destroy = hook_destroy;
   subject.name = s.backend_name;
   subject.label = label;
   if (s.kind == MOCK || s.kind == FAKE_OS) {
-    subject.advance = subject_advance;
-    subject.wait_sleepers = subject_wait_sleepers;
+    subject.advance = hook_advance;
+    subject.wait_sleepers = hook_wait_sleepers;
   }
   /* A keyed-event release waits for its waiter (tpark/tpark.h). */
   if (strcmp(s.backend_name, "keyed_event") == 0) {
     subject.flags |= TPARK_CONFORMANCE_UNPARK_MAY_BLOCK;
   }
   return &subject;
+}
+
+/* ---- one backend per test, for the other suites ---------------------------- */
+
+static tpark_backend per_test;  /* the current test's backend */
+static bool per_test_ok;
+
+void subject_setup(void) {
+  tpark_status st = hook_create(&per_test);
+  per_test_ok = st == TPARK_OK;
+  if (!per_test_ok) fprintf(stderr, "subject %s: %s\n", s.backend_name, tpark_status_str(st));
+}
+
+void subject_teardown(void) {
+  hook_destroy(&per_test);
+  per_test_ok = false;
+}
+
+const tpark_backend *subject_backend(void) { return per_test_ok ? &per_test : NULL; }
+const char *subject_backend_name(void) { return s.backend_name; }
+bool subject_fake_time(void) { return s.kind == MOCK || s.kind == FAKE_OS; }
+
+void subject_advance(uint64_t ns) { hook_advance(&per_test, ns); }
+
+void subject_wait_sleepers(size_t n, unsigned timeout_ms) {
+  if (subject_fake_time()) {
+    hook_wait_sleepers(&per_test, n, timeout_ms);
+  } else {
+    test_sleep_ms(1);
+  }
 }
 
 void test_sleep_ms(unsigned ms) {

@@ -17,13 +17,17 @@
 #ifndef TPARK_BACKEND_H
 #define TPARK_BACKEND_H
 
+#include <stddef.h>
+
 #include "tpark/tpark.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TPARK_BACKEND_ABI_VERSION 1u
+/* The version this header describes. tpark_init_with accepts every version
+ * from 1 to this one and reads only the members that version has. */
+#define TPARK_BACKEND_ABI_VERSION 2u
 
 struct tpark_backend {
   /* TPARK_BACKEND_ABI_VERSION. */
@@ -75,6 +79,24 @@ struct tpark_backend {
   /* The backend's own state (e.g. an OS handle, a mock); tpark never reads
    * it. */
   void *context;
+
+  /* ---- ABI version 2: a native address wait (optional) ----
+   * Either both NULL (the usual case: tpark/wait.h then uses the parking
+   * lot) or both set, when the OS has an address wait of its own
+   * (WaitOnAddress). tpark_wait_on_address and tpark_wake_by_address_* call
+   * them when this backend is the process default; arguments are already
+   * checked (size 1, 2, 4 or 8, addr aligned and not NULL). */
+
+  /* Any thread: WaitOnAddress's contract. Return true at once when the size
+   * bytes at addr differ from those at compare, true when woken by
+   * wake_by_address on addr (spurious true allowed), false only once
+   * now(self) >= deadline (TPARK_NEVER: never). */
+  bool (*wait_on_address)(const tpark_backend *self, volatile void *addr,
+                          const void *compare, size_t size, tpark_instant deadline);
+
+  /* Any thread: wake one (all false) or every thread waiting on addr in
+   * wait_on_address. */
+  void (*wake_by_address)(const tpark_backend *self, void *addr, bool all);
 };
 
 #ifdef __cplusplus

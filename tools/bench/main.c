@@ -50,6 +50,8 @@ static void usage(FILE *f) {
       "  --rounds N      ping-pong rounds recorded per placement (default 301, quick 41)\n"
       "  --iters N       round trips per variant per round (default 100, quick 50)\n"
       "  --help          this text\n"
+      "  --locks ...     first argument: the lock section instead (tpark_mutex and\n"
+      "                  tpark_wait_on_address; parkbench --locks --help)\n"
       "\n"
       "Progress, with the time left, goes to stderr once a run takes longer than\n"
       "2 s. Exit status: 0, or 2 for bad arguments, 1 when something failed.\n"
@@ -156,7 +158,11 @@ static void print_json_head(const bench_options *o) {
   printf("  \"sizeof_parker\": %u", (unsigned)sizeof(tpark_parker));
 }
 
+int lockbench_main(int argc, char **argv); /* lockbench.c: the lock section */
+
 int main(int argc, char **argv) {
+  /* The lock section has a command line of its own (lockbench.c). */
+  if (argc >= 2 && strcmp(argv[1], "--locks") == 0) return lockbench_main(argc - 1, argv + 1);
   sys_init();
   bench_options o;
   parse_args(argc, argv, &o);

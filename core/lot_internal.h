@@ -1,0 +1,83 @@
+/* Internal header (not installed): what the parking lot (core/lot.c), the
+ * wait functions (core/wait.c) and the mutex (core/mutex.c) share: each
+ * thread's data, the spin policy, the default backend. */
+#ifndef TPARK_CORE_LOT_INTERNAL_H
+#define TPARK_CORE_LOT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpark/tpark.h"
+
+/* One per thread that used the lot (core/thread.c): created on first need,
+ * freed when the thread exits. Only its own thread creates or frees it; other
+ * threads touch it only while it is queued (its thread is then parked). */
+typedef struct tpark__thread {
+  /* The lot: the queue of a bucket, guarded by that bucket's lock. */
+  tpark_parker parker;
+  const void *key; /* atomic: a requeue changes it under the bucket locks */
+  struct tpark__thread *next_in_queue;
+  uintptr_t park_token;
+  uintptr_t unpark_token; /* written by the unparker before unpark_lock */
+  /* The bucket locks (word locks): their queue, guarded by the lock word. A
+   * second parker, because a timed-out thread takes a bucket lock between
+   * its timed-out park and tpark_timed_out on the first one. */
+  tpark_parker lock_parker;
+  struct tpark__thread *lock_queue_tail, *lock_prev, *lock_next;
+  /* Set when created: the lot may have to grow for one more thread. */
+  bool grow_pending;
+} tpark__thread;
+
+/* The calling thread's data, created on first call (aborts when out of
+ * memory). Released at thread exit (a pthread key destructor; winpthreads
+ * runs them on Windows from its TLS callback). */
+tpark__thread *tpark__thread_current(void);
+
+/* Threads that have data now. */
+size_t tpark__thread_live(void);
+
+/* The process default backend; prints why and aborts when there is none or
+ * it is not a complete vtable. */
+const tpark_backend *tpark__lot_backend(void);
+
+/* (Re)binds p to backend b, not prepared; aborts if b is not a valid vtable. */
+void tpark__lot_bind(tpark_parker *p, const tpark_backend *b);
+
+/* Buckets in the lot's current table (0 before first use); for tests. */
+size_t tpark__lot_table_size(void);
+
+/* Bounded exponential backoff before parking (parking_lot's SpinWait): a few
+ * rounds of pause instructions, then a few yields, then "park now". */
+typedef struct tpark__spin {
+  unsigned counter;
+} tpark__spin;
+
+/* Gives the processor away (platform/os.h, through the OS table). */
+void tpark__os_yield(void);
+
+static inline void tpark__cpu_relax(unsigned iterations) {
+  for (unsigned i = 0; i < iterations; i++) {
+#if defined(__i386__) || defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+  }
+}
+
+/* False once the thread has spun enough and should park. */
+static inline bool tpark__spin_once(tpark__spin *s) {
+  if (s->counter >= 10) return false;
+  s->counter++;
+  if (s->counter <= 3) {
+    tpark__cpu_relax(1u << s->counter);
+  } else {
+    tpark__os_yield();
+  }
+  return true;
+}
+
+#endif /* TPARK_CORE_LOT_INTERNAL_H */

@@ -1,0 +1,88 @@
+/* Wait on address (tpark/wait.h): the default backend's native address wait
+ * when it has one, else the parking lot keyed by the address. */
+#include "tpark/wait.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lot_internal.h"
+#include "tpark/backend.h"
+
+static const tpark_backend *native(const tpark_backend *b) {
+  return b->abi_version >= 2 && b->wait_on_address != NULL ? b : NULL;
+}
+
+static void bad_call(const char *what, size_t size) {
+  fprintf(stderr, "tpark_wait_on_address: %s (size %lu; sizes are 1, 2, 4, 8)\n", what,
+          (unsigned long)size);
+  fflush(stderr);
+  abort();
+}
+
+struct wait_ctx {
+  volatile void *addr;
+  const void *compare;
+  size_t size;
+};
+
+/* Under the bucket lock: still the compared value? */
+static bool still_equal(void *c) {
+  const struct wait_ctx *w = c;
+  switch (w->size) {
+    case 1: {
+      uint8_t want;
+      memcpy(&want, w->compare, 1);
+      return __atomic_load_n((volatile uint8_t *)w->addr, __ATOMIC_ACQUIRE) == want;
+    }
+    case 2: {
+      uint16_t want;
+      memcpy(&want, w->compare, 2);
+      return __atomic_load_n((volatile uint16_t *)w->addr, __ATOMIC_ACQUIRE) == want;
+    }
+    case 4: {
+      uint32_t want;
+      memcpy(&want, w->compare, 4);
+      return __atomic_load_n((volatile uint32_t *)w->addr, __ATOMIC_ACQUIRE) == want;
+    }
+    default: {
+      uint64_t want;
+      memcpy(&want, w->compare, 8);
+      return __atomic_load_n((volatile uint64_t *)w->addr, __ATOMIC_ACQUIRE) == want;
+    }
+  }
+}
+
+bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size,
+                           tpark_instant deadline) {
+  if (size != 1 && size != 2 && size != 4 && size != 8) bad_call("bad size", size);
+  if (addr == NULL || compare == NULL) bad_call("NULL address or compare value", size);
+  if ((uintptr_t)addr % size != 0) bad_call("address not aligned to size", size);
+  const tpark_backend *b = native(tpark__lot_backend());
+  if (b != NULL) return b->wait_on_address(b, addr, compare, size, deadline);
+  struct wait_ctx w = {addr, compare, size};
+  tpark_lot_park_result r =
+      tpark_lot_park((const void *)addr, still_equal, NULL, NULL, &w,
+                     TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
+  return r.status != TPARK_LOT_TIMED_OUT;
+}
+
+void tpark_wake_by_address_single(void *addr) {
+  if (addr == NULL) return;
+  const tpark_backend *b = native(tpark__lot_backend());
+  if (b != NULL) {
+    b->wake_by_address(b, addr, false);
+  } else {
+    tpark_lot_unpark_one(addr, NULL, NULL);
+  }
+}
+
+void tpark_wake_by_address_all(void *addr) {
+  if (addr == NULL) return;
+  const tpark_backend *b = native(tpark__lot_backend());
+  if (b != NULL) {
+    b->wake_by_address(b, addr, true);
+  } else {
+    tpark_lot_unpark_all(addr, TPARK_LOT_DEFAULT_UNPARK_TOKEN);
+  }
+}

@@ -1,0 +1,130 @@
+/* The README's three examples (the lot, wait on address, the mutex), copied
+ * verbatim (keep them in sync with README.md, "Locks and waits on the
+ * parker"), compiled and run on the real default backend. */
+#include <check.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tests/run_suite.h"
+
+/* ---- README: the parking lot ---- */
+#include "tpark/lot.h"
+
+static bool not_set(void *ctx) { return !__atomic_load_n((int *)ctx, __ATOMIC_ACQUIRE); }
+
+void event_wait(int *set) {
+  while (!__atomic_load_n(set, __ATOMIC_ACQUIRE)) {
+    /* Parks only if still not set, checked under the bucket lock. */
+    tpark_lot_park(set, not_set, NULL, NULL, set, TPARK_LOT_DEFAULT_PARK_TOKEN, TPARK_NEVER);
+  }
+}
+
+void event_set(int *set) {
+  __atomic_store_n(set, 1, __ATOMIC_RELEASE);
+  tpark_lot_unpark_all(set, TPARK_LOT_DEFAULT_UNPARK_TOKEN);
+}
+
+/* ---- README: wait on address ---- */
+#include "tpark/wait.h"
+
+/* Waits until *flag is set, 10 ms at most; true if it was set. */
+bool flag_wait(uint32_t *flag) {
+  tpark_instant deadline = tpark_lot_deadline(10 * 1000 * 1000);
+  uint32_t unset = 0;
+  while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0) {
+    if (!tpark_wait_on_address(flag, &unset, sizeof unset, deadline)) break; /* deadline */
+  }
+  return __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0;
+}
+
+void flag_set(uint32_t *flag) {
+  __atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+  tpark_wake_by_address_all(flag);
+}
+
+/* ---- README: the mutex ---- */
+#include "tpark/mutex.h"
+
+static tpark_mutex account_lock = TPARK_MUTEX_INIT;
+static long balance;
+
+void deposit(long amount) {
+  tpark_mutex_lock(&account_lock);
+  balance += amount;
+  tpark_mutex_unlock(&account_lock);
+}
+
+/* Gives up after 1 ms of waiting for the lock. */
+bool deposit_within_1ms(long amount) {
+  if (!tpark_mutex_lock_until(&account_lock, tpark_lot_deadline(1000 * 1000))) return false;
+  balance += amount;
+  tpark_mutex_unlock(&account_lock);
+  return true;
+}
+
+/* ---- the test ---- */
+
+static int event;
+static void *event_waiter(void *c) {
+  (void)c;
+  event_wait(&event);
+  return NULL;
+}
+
+START_TEST(event_example) {
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, event_waiter, NULL), 0);
+  event_set(&event);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+  event_wait(&event); /* already set: returns at once */
+}
+END_TEST
+
+static uint32_t flag;
+static void *flag_setter(void *c) {
+  (void)c;
+  flag_set(&flag);
+  return NULL;
+}
+
+START_TEST(flag_example) {
+  flag = 0;
+  tpark_instant before = tpark_lot_now();
+  ck_assert(!flag_wait(&flag)); /* nobody sets it: 10 ms, never less */
+  ck_assert_uint_ge(tpark_lot_now() - before, 10 * 1000 * 1000);
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, flag_setter, NULL), 0);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert(flag_wait(&flag));
+}
+END_TEST
+
+static void *depositor(void *c) {
+  (void)c;
+  for (int i = 0; i < 10000; i++) deposit(1);
+  return NULL;
+}
+
+START_TEST(mutex_example) {
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, depositor, NULL), 0);
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+  ck_assert_int_eq(balance, 40000);
+  ck_assert(deposit_within_1ms(1));
+  tpark_mutex_lock(&account_lock);
+  ck_assert(!deposit_within_1ms(1)); /* held by us: times out */
+  tpark_mutex_unlock(&account_lock);
+  ck_assert_int_eq(balance, 40001);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("readme");
+  TCase *tc = new_tcase("examples");
+  tcase_add_test(tc, event_example);
+  tcase_add_test(tc, flag_example);
+  tcase_add_test(tc, mutex_example);
+  suite_add_tcase(s, tc);
+  return run_suite(s);
+}
