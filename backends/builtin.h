@@ -23,6 +23,10 @@ const tpark_builtin *tpark__keyed_event_builtin(void);
 const tpark_builtin *tpark__futex_builtin(void);
 const tpark_builtin *tpark__condvar_builtin(void);
 
+/* The process default if it is set or already chosen, else NULL; unlike
+ * tpark_default_backend, never makes the choice. */
+const tpark_backend *tpark__default_if_chosen(void);
+
 /* For tests: forgets the default and every created built-in, releasing what
  * they hold, as if no selection had happened. No thread may use them. */
 void tpark__selection_reset(void);

@@ -9,6 +9,13 @@
  * release, and the owner must take it before its park returns, even when it
  * has just timed out: otherwise the waker would stay blocked for good.
  *
+ * At process exit, a release could never be taken: once ExitProcess has
+ * ended every other thread, code that still runs (DllMain with
+ * DLL_PROCESS_DETACH, a DLL's static destructors) may unpark a worker that no
+ * longer exists, and NtReleaseKeyedEvent would block for ever: the process
+ * would never exit. So unpark asks RtlDllShutdownInProgress (ntdll, looked up
+ * like the Nt* calls; optional) first and skips the release during shutdown.
+ *
  * States of p->state_.u32:
  *   EMPTY      never prepared
  *   PARKED     prepared, no unpark_lock yet
@@ -29,6 +36,7 @@ struct keyed_event {
   void *handle;
   tpark_os_NtWaitForKeyedEvent_fn *wait;
   tpark_os_NtReleaseKeyedEvent_fn *release;
+  tpark_os_RtlDllShutdownInProgress_fn *shutting_down; /* NULL if ntdll lacks it */
   int64_t qpc_frequency;
 };
 
@@ -98,6 +106,8 @@ static void *keyed_event_unpark_lock(const tpark_backend *self, tpark_parker *p)
 static void keyed_event_unpark(const tpark_backend *self, void *token) {
   const struct keyed_event *ke = self->context;
   if (token == NULL) return;
+  /* During process shutdown the owner is gone (see the top of this file). */
+  if (ke->shutting_down != NULL && ke->shutting_down()) return;
   /* Blocks until the owner takes it; the key is only an address. */
   tpark_ntstatus status = ke->release(ke->handle, token, 0, NULL);
   if (status != TPARK_STATUS_SUCCESS) {
@@ -123,10 +133,9 @@ static tpark_status keyed_event_create(tpark_backend *b) {
   tpark_os_fn wait_fn = tpark_os(GetProcAddress)(ntdll, "NtWaitForKeyedEvent");
   tpark_os_fn release_fn = tpark_os(GetProcAddress)(ntdll, "NtReleaseKeyedEvent");
   if (create == NULL || wait_fn == NULL || release_fn == NULL) return TPARK_ENOTSUP;
+  tpark_os_fn shutting_down = tpark_os(GetProcAddress)(ntdll, "RtlDllShutdownInProgress");
   int64_t frequency;
-  if (!tpark_os(QueryPerformanceFrequency)(&frequency) || frequency <= 0) {
-    return TPARK_ENOBACKEND;
-  }
+  if (!tpark__os_qpc_frequency(&frequency)) return TPARK_ENOBACKEND;
   struct keyed_event *ke = malloc(sizeof *ke);
   if (ke == NULL) return TPARK_ENOBACKEND;
   ke->handle = NULL;
@@ -138,6 +147,7 @@ static tpark_status keyed_event_create(tpark_backend *b) {
   }
   ke->wait = (tpark_os_NtWaitForKeyedEvent_fn *)wait_fn;
   ke->release = (tpark_os_NtReleaseKeyedEvent_fn *)release_fn;
+  ke->shutting_down = (tpark_os_RtlDllShutdownInProgress_fn *)shutting_down;
   ke->qpc_frequency = frequency;
   *b = (tpark_backend){
       .abi_version = TPARK_BACKEND_ABI_VERSION,

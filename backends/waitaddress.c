@@ -120,9 +120,7 @@ static tpark_status waitaddress_create(tpark_backend *b) {
   if (wait == NULL || wake == NULL) return TPARK_ENOTSUP;
   tpark_os_fn wake_all = tpark_os(GetProcAddress)(synch, "WakeByAddressAll");
   int64_t frequency;
-  if (!tpark_os(QueryPerformanceFrequency)(&frequency) || frequency <= 0) {
-    return TPARK_ENOBACKEND;
-  }
+  if (!tpark__os_qpc_frequency(&frequency)) return TPARK_ENOBACKEND;
   struct waitaddress *wa = malloc(sizeof *wa);
   if (wa == NULL) return TPARK_ENOBACKEND;
   wa->wait_on_address = (tpark_os_WaitOnAddress_fn *)wait;

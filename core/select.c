@@ -79,6 +79,30 @@ static tpark_status decode(uintptr_t choice, const tpark_backend **out) {
   return TPARK_OK;
 }
 
+/* Says on stderr, in one write, why there is no default: the reason
+ * tpark_init fails. When TPARK_BACKEND forced a backend, only that one was
+ * tried, and the message says so. */
+static void report_no_default(tpark_status s, const char *forced) {
+  if (forced == NULL || forced[0] == '\0') {
+    fprintf(stderr, "tpark: no default backend (TPARK_BACKEND unset): %s\n", tpark_status_str(s));
+    return;
+  }
+  if (s == TPARK_EINVAL) {
+    char names[128] = "";
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+      size_t used = strlen(names);
+      snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", builtins[i]()->name);
+    }
+    fprintf(stderr, "tpark: TPARK_BACKEND=\"%s\" names no built-in backend (%s); "
+            "no other backend was tried\n", forced, names);
+    return;
+  }
+  fprintf(stderr, "tpark: TPARK_BACKEND=\"%s\" forces the %s backend and it cannot be set up: %s; "
+          "no other backend was tried\n", forced, forced,
+          s == TPARK_ENOTSUP ? "this system lacks the OS functions it needs (TPARK_ENOTSUP)"
+                             : "an OS call of its setup failed or memory ran out (TPARK_ENOBACKEND)");
+}
+
 static tpark_status automatic_default(const tpark_backend **out) {
   uintptr_t choice = __atomic_load_n(&auto_choice, __ATOMIC_ACQUIRE);
   if (choice == 0) {
@@ -90,12 +114,7 @@ static tpark_status automatic_default(const tpark_backend **out) {
     if (__atomic_compare_exchange_n(&auto_choice, &choice, mine, false,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       choice = mine;
-      if (s != TPARK_OK) {
-        /* Said once per process: the reason tpark_init fails. */
-        fprintf(stderr, "tpark: no default backend (TPARK_BACKEND=%s%s%s): %s\n",
-                forced ? "\"" : "", forced ? forced : "unset", forced ? "\"" : "",
-                tpark_status_str(s));
-      }
+      if (s != TPARK_OK) report_no_default(s, forced); /* once per process */
     }
   }
   return decode(choice, out);
@@ -118,6 +137,12 @@ tpark_status tpark_init(tpark_parker *p) {
   if (p == NULL) return TPARK_EINVAL;
   tpark_status s = default_backend(&b);
   return s == TPARK_OK ? tpark_init_with(p, b) : s;
+}
+
+const tpark_backend *tpark__default_if_chosen(void) {
+  const tpark_backend *b = __atomic_load_n(&set_default, __ATOMIC_ACQUIRE);
+  if (b == NULL) decode(__atomic_load_n(&auto_choice, __ATOMIC_ACQUIRE), &b);
+  return b;
 }
 
 const tpark_backend *tpark_set_default_backend(const tpark_backend *b) {

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "backends/builtin.h"
 #include "core/checked_internal.h"
 #include "core/internal.h"
 #include "platform/os.h"
@@ -50,7 +51,9 @@ void tpark_unpark(tpark_unpark_handle h) {
 }
 
 void tpark_thread_yield(void) {
-  const tpark_backend *b = tpark_default_backend();
+  /* Never the first choice of the default: a yield must not create a
+   * keyed-event handle or report a failed choice on stderr. */
+  const tpark_backend *b = tpark__default_if_chosen();
   if (b != NULL) {
     b->thread_yield(b);
   } else {

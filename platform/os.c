@@ -75,14 +75,23 @@ void tpark__os_yield(void) {
   }
 }
 
+bool tpark__os_qpc_frequency(int64_t *frequency) {
+  return tpark_os(QueryPerformanceFrequency)(frequency) && *frequency > 0 &&
+         (uint64_t)*frequency <= TPARK_QPC_MAX_FREQUENCY;
+}
+
 tpark_instant tpark__os_qpc_ns(int64_t frequency) {
   int64_t count;
   if (!tpark_os(QueryPerformanceCounter)(&count)) {
     tpark__os_fatal("QueryPerformanceCounter", "GetLastError", (long)tpark_os(GetLastError)());
   }
   uint64_t c = (uint64_t)count, f = (uint64_t)frequency;
-  /* Split so that c * 10^9 cannot overflow (f stays far below 1.8e10). */
-  return c / f * TPARK_NS_PER_SEC + c % f * TPARK_NS_PER_SEC / f;
+  /* floor(c * 10^9 / f), exactly, split so that no product overflows:
+   * c % f * 10^9 < f * 10^9 <= UINT64_MAX (TPARK_QPC_MAX_FREQUENCY). */
+  uint64_t sec = c / f, frac = c % f * TPARK_NS_PER_SEC / f;
+  /* Saturates below TPARK_NEVER (after ~584 years of uptime). */
+  if (sec > (TPARK_NEVER - 1 - frac) / TPARK_NS_PER_SEC) return TPARK_NEVER - 1;
+  return sec * TPARK_NS_PER_SEC + frac;
 }
 
 void tpark__os_fatal(const char *call, const char *what, long code) {

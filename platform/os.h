@@ -88,6 +88,10 @@ typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtWaitForKeyedEvent_fn)(
     void *handle, void *key, uint8_t alertable, int64_t *timeout);
 typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtReleaseKeyedEvent_fn)(
     void *handle, void *key, uint8_t alertable, int64_t *timeout);
+/* BOOLEAN RtlDllShutdownInProgress(void): nonzero once ExitProcess has ended
+ * every other thread and runs DllMain(DLL_PROCESS_DETACH) and the DLLs'
+ * static destructors. */
+typedef uint8_t(TPARK_WINAPI tpark_os_RtlDllShutdownInProgress_fn)(void);
 
 enum tpark_os_index {
 #define TPARK_OS_ENUM(name, where, cc, ret, params) TPARK_OS_##name,
@@ -127,8 +131,15 @@ void tpark_os_restore_all(void);
 /* Gives the processor away through the table (Sleep(0) or sched_yield). */
 void tpark__os_yield(void);
 
-/* Windows: QueryPerformanceCounter in ns, given QueryPerformanceFrequency's
- * answer (read once at setup). */
+/* Windows: QueryPerformanceFrequency, read once at setup: false if it fails
+ * or answers a frequency tpark cannot convert exactly (not in 1 Hz ..
+ * TPARK_QPC_MAX_FREQUENCY; real ones are 10 MHz, 3.58 MHz, a few GHz). */
+#define TPARK_QPC_MAX_FREQUENCY (UINT64_MAX / UINT64_C(1000000000)) /* 18.4 GHz */
+bool tpark__os_qpc_frequency(int64_t *frequency);
+
+/* Windows: QueryPerformanceCounter in ns, given the frequency of
+ * tpark__os_qpc_frequency: rounded down, exact, monotonic, saturating at
+ * TPARK_NEVER - 1. */
 tpark_instant tpark__os_qpc_ns(int64_t frequency);
 
 /* Prints "tpark: <call> failed: <what> <code>" to stderr and aborts: for OS

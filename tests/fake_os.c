@@ -19,6 +19,36 @@
 #define FUTEX_CMD_WAIT_BITSET 9
 #define QPC_FREQUENCY 10000000 /* 100 ns ticks, as on most Windows */
 #define STATUS_INVALID_HANDLE ((tpark_ntstatus)0xC0000008)
+#define STATUS_ACCESS_DENIED ((tpark_ntstatus)0xC0000022)
+#define STATUS_INVALID_PARAMETER_1 ((tpark_ntstatus)0xC00000EF)
+/* Keyed-event access rights, and how the generic ones map to them. */
+#define KEYEDEVENT_WAIT 0x0001u
+#define KEYEDEVENT_WAKE 0x0002u
+#define MAXIMUM_ALLOWED 0x02000000u
+#define GENERIC_ALL 0x10000000u
+#define GENERIC_WRITE 0x40000000u
+#define GENERIC_READ 0x80000000u
+/* A wait's deadline when it has no timeout; timed deadlines stay below. */
+#define NO_DEADLINE UINT64_MAX
+
+/* ThreadSanitizer: the fake kernel's lock must add no happens-before edge
+ * between its callers (see fake_os.h), so TSan ignores the synchronisation,
+ * and the memory accesses, of the fake while it holds its lock. */
+#if defined(__SANITIZE_THREAD__)
+#define FAKE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FAKE_TSAN 1
+#endif
+#endif
+#if defined(FAKE_TSAN)
+void AnnotateIgnoreSyncBegin(const char *file, int line);
+void AnnotateIgnoreSyncEnd(const char *file, int line);
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#endif
 
 /* A thread blocked in a fake wait or release. handle is NULL for address
  * waits (futex, WaitOnAddress), the keyed event for keyed waits. */
@@ -35,6 +65,8 @@ static __thread uint32_t last_error; /* GetLastError */
 
 static struct {
   uint64_t now;
+  int64_t qpc_frequency;
+  bool dll_shutdown, allow_impossible;
   struct waiter *waiters;  /* blocked waits */
   struct waiter *releases; /* blocked NtReleaseKeyedEvent calls */
   size_t sleepers;
@@ -46,14 +78,30 @@ static struct {
   const char *env_name, *env_value;
   const char *hidden[MAX_HIDDEN];
   bool handle_open[MAX_HANDLES];
+  uint32_t handle_rights[MAX_HANDLES]; /* KEYEDEVENT_WAIT | KEYEDEVENT_WAKE */
   int open_handles;
   uint32_t last_wait_ms;
   int64_t last_nt_timeout;
   bool has_nt_timeout;
 } fk;
 
-static void lock(void) { pthread_mutex_lock(&fk_lock); }
-static void unlock(void) { pthread_mutex_unlock(&fk_lock); }
+static void lock(void) {
+#if defined(FAKE_TSAN)
+  AnnotateIgnoreSyncBegin(__FILE__, __LINE__);
+  AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+  AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+  pthread_mutex_lock(&fk_lock);
+}
+
+static void unlock(void) {
+  pthread_mutex_unlock(&fk_lock);
+#if defined(FAKE_TSAN)
+  AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+  AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+  AnnotateIgnoreSyncEnd(__FILE__, __LINE__);
+#endif
+}
 
 static void fake_bug(const char *what) {
   fprintf(stderr, "fake OS: %s\n", what);
@@ -106,13 +154,31 @@ static void unlink_waiter(struct waiter **list, struct waiter *w) {
   *list = w->next;
 }
 
-/* Blocks until woken or the clock reaches deadline; true if woken. Locked. */
+/* now + ns, saturating below NO_DEADLINE (a timed wait stays timed). Locked. */
+static uint64_t deadline_after(uint64_t ns) {
+  return ns >= NO_DEADLINE - 1 - fk.now ? NO_DEADLINE - 1 : fk.now + ns;
+}
+
+/* A timed-out answer to a call without a timeout is one Windows never gives:
+ * a script may only make it after fake_allow_impossible. Locked. */
+static void check_possible(const char *call, bool timed, bool timed_out) {
+  if (timed_out && !timed && !fk.allow_impossible) {
+    unlock();
+    fprintf(stderr, "fake OS: %s without a timeout cannot time out\n", call);
+    abort();
+  }
+}
+
+/* Blocks until woken or the clock reaches deadline (NO_DEADLINE: only
+ * woken); true if woken. Locked. */
 static bool block(const void *handle, const void *addr, uint64_t deadline) {
   struct waiter w = {handle, addr, false, fk.waiters};
   fk.waiters = &w;
   fk.sleepers++;
   pthread_cond_broadcast(&fk_changed);
-  while (!w.done && fk.now < deadline) pthread_cond_wait(&fk_changed, &fk_lock);
+  while (!w.done && (deadline == NO_DEADLINE || fk.now < deadline)) {
+    pthread_cond_wait(&fk_changed, &fk_lock);
+  }
   unlink_waiter(&fk.waiters, &w);
   fk.sleepers--;
   return w.done;
@@ -168,9 +234,10 @@ static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
       if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val) {
         err = EAGAIN;
       } else {
-        uint64_t deadline = timeout == NULL ? UINT64_MAX
+        uint64_t deadline = timeout == NULL ? NO_DEADLINE
                                             : (uint64_t)timeout->tv_sec * 1000000000u +
                                                   (uint64_t)timeout->tv_nsec;
+        if (timeout != NULL && deadline == NO_DEADLINE) deadline--;
         err = block(NULL, uaddr, deadline) ? 0 : ETIMEDOUT;
       }
       break;
@@ -189,7 +256,13 @@ static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
 }
 
 /* Really yields (tests spin on it), through the host's POSIX layer. */
-static int fake_sched_yield(void) { return sched_yield(); }
+static int fake_sched_yield(void) {
+  int err = 0;
+  lock();
+  scripted(FAKE_SCHED_YIELD, &err);
+  unlock();
+  return sched_yield();
+}
 
 static char *fake_getenv(const char *name) {
   lock();
@@ -205,7 +278,15 @@ static char *fake_getenv(const char *name) {
 /* The fake modules' handles. */
 static char synch_module, ntdll_module;
 
-static void *fake_GetModuleHandleA(const char *name) {
+static tpark_os_GetModuleHandleA_fn fake_GetModuleHandleA;
+static tpark_os_GetProcAddress_fn fake_GetProcAddress;
+static tpark_os_GetLastError_fn fake_GetLastError;
+static tpark_os_QueryPerformanceCounter_fn fake_QueryPerformanceCounter;
+static tpark_os_QueryPerformanceFrequency_fn fake_QueryPerformanceFrequency;
+static tpark_os_Sleep_fn fake_Sleep;
+static tpark_os_CloseHandle_fn fake_CloseHandle;
+
+static void *TPARK_WINAPI fake_GetModuleHandleA(const char *name) {
   int err = 0;
   void *module = NULL;
   lock();
@@ -217,16 +298,16 @@ static void *fake_GetModuleHandleA(const char *name) {
   return err == 0 ? module : NULL;
 }
 
-static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms);
-static void fake_WakeByAddressSingle(void *address);
-static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
-                                              uint32_t flags);
-static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
-                                               int64_t *timeout);
-static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
-                                               int64_t *timeout);
+/* Declared with the table's own types: the compiler checks each fake's
+ * signature and calling convention (stdcall on 32-bit Windows). */
+static tpark_os_WaitOnAddress_fn fake_WaitOnAddress;
+static tpark_os_WakeByAddressSingle_fn fake_WakeByAddressSingle;
+static tpark_os_NtCreateKeyedEvent_fn fake_NtCreateKeyedEvent;
+static tpark_os_NtWaitForKeyedEvent_fn fake_NtWaitForKeyedEvent;
+static tpark_os_NtReleaseKeyedEvent_fn fake_NtReleaseKeyedEvent;
+static tpark_os_RtlDllShutdownInProgress_fn fake_RtlDllShutdownInProgress;
 
-static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
+static tpark_os_fn TPARK_WINAPI fake_GetProcAddress(void *module, const char *name) {
   static const struct {
     void *module;
     const char *name;
@@ -237,6 +318,7 @@ static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
       {&ntdll_module, "NtCreateKeyedEvent", (tpark_os_fn)fake_NtCreateKeyedEvent},
       {&ntdll_module, "NtWaitForKeyedEvent", (tpark_os_fn)fake_NtWaitForKeyedEvent},
       {&ntdll_module, "NtReleaseKeyedEvent", (tpark_os_fn)fake_NtReleaseKeyedEvent},
+      {&ntdll_module, "RtlDllShutdownInProgress", (tpark_os_fn)fake_RtlDllShutdownInProgress},
   };
   int err = 0;
   tpark_os_fn fn = NULL;
@@ -250,27 +332,34 @@ static tpark_os_fn fake_GetProcAddress(void *module, const char *name) {
   return err == 0 ? fn : NULL;
 }
 
-static uint32_t fake_GetLastError(void) { return last_error; }
+static uint32_t TPARK_WINAPI fake_GetLastError(void) { return last_error; }
 
-static int fake_QueryPerformanceCounter(int64_t *count) {
+static int TPARK_WINAPI fake_QueryPerformanceCounter(int64_t *count) {
   int err = 0;
   lock();
   scripted(FAKE_CLOCK, &err);
-  *count = (int64_t)(fk.now / (1000000000 / QPC_FREQUENCY));
+  /* now * f / 10^9, rounded down, in two parts that cannot overflow. */
+  uint64_t f = (uint64_t)fk.qpc_frequency, ticks;
+  if (__builtin_mul_overflow(fk.now / 1000000000u, f, &ticks) ||
+      __builtin_add_overflow(ticks, fk.now % 1000000000u * f / 1000000000u, &ticks) ||
+      ticks > INT64_MAX) {
+    ticks = INT64_MAX; /* the fake clock beyond what the counter can say */
+  }
+  *count = (int64_t)ticks;
   unlock();
   return err == 0;
 }
 
-static int fake_QueryPerformanceFrequency(int64_t *frequency) {
+static int TPARK_WINAPI fake_QueryPerformanceFrequency(int64_t *frequency) {
   int err = 0;
   lock();
   scripted(FAKE_QPF, &err);
+  *frequency = fk.qpc_frequency;
   unlock();
-  *frequency = QPC_FREQUENCY;
   return err == 0;
 }
 
-static void fake_Sleep(uint32_t ms) {
+static void TPARK_WINAPI fake_Sleep(uint32_t ms) {
   int err = 0;
   lock();
   scripted(FAKE_SLEEP, &err);
@@ -278,14 +367,18 @@ static void fake_Sleep(uint32_t ms) {
   if (ms != 0) fake_bug("Sleep with a time: tpark only yields");
 }
 
-static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size, uint32_t ms) {
+static int TPARK_WINAPI fake_WaitOnAddress(volatile void *address, void *compare, size_t size,
+                                           uint32_t ms) {
   int err = 0;
   if (size != sizeof(uint32_t)) fake_bug("WaitOnAddress: tpark waits on 4 bytes");
   lock();
   fk.last_wait_ms = ms;
-  if (!scripted(FAKE_WAIT_ON_ADDRESS, &err) &&
-      __atomic_load_n((volatile uint32_t *)address, __ATOMIC_SEQ_CST) == *(uint32_t *)compare) {
-    uint64_t deadline = ms == TPARK_WIN_INFINITE ? UINT64_MAX : fk.now + (uint64_t)ms * 1000000;
+  if (scripted(FAKE_WAIT_ON_ADDRESS, &err)) {
+    check_possible("WaitOnAddress", ms != TPARK_WIN_INFINITE, err == TPARK_ERROR_TIMEOUT);
+  } else if (__atomic_load_n((volatile uint32_t *)address, __ATOMIC_SEQ_CST) ==
+             *(uint32_t *)compare) {
+    uint64_t deadline =
+        ms == TPARK_WIN_INFINITE ? NO_DEADLINE : deadline_after((uint64_t)ms * 1000000);
     if (!block(NULL, (const void *)address, deadline)) err = TPARK_ERROR_TIMEOUT;
   }
   unlock();
@@ -296,7 +389,7 @@ static int fake_WaitOnAddress(volatile void *address, void *compare, size_t size
   return 1;
 }
 
-static void fake_WakeByAddressSingle(void *address) {
+static void TPARK_WINAPI fake_WakeByAddressSingle(void *address) {
   int err = 0;
   lock();
   if (!scripted(FAKE_WAKE_BY_ADDRESS, &err)) wake(NULL, address, 1);
@@ -308,10 +401,29 @@ static bool handle_is_open(const void *handle) {
   return h >= fk.handle_open && h < fk.handle_open + MAX_HANDLES && *h;
 }
 
-static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, void *attributes,
-                                              uint32_t flags) {
+/* The keyed-event rights an access mask grants (generic rights mapped as
+ * Windows maps them for keyed events). */
+static uint32_t keyed_event_rights(uint32_t access) {
+  uint32_t rights = access & (KEYEDEVENT_WAIT | KEYEDEVENT_WAKE);
+  if (access & (GENERIC_READ | GENERIC_ALL | MAXIMUM_ALLOWED)) rights |= KEYEDEVENT_WAIT;
+  if (access & (GENERIC_WRITE | GENERIC_ALL | MAXIMUM_ALLOWED)) rights |= KEYEDEVENT_WAKE;
+  return rights;
+}
+
+/* What Windows checks first in a keyed wait or release: the handle, its
+ * access right, the key (even). Locked. */
+static tpark_ntstatus check_keyed_call(const void *handle, uint32_t right, const void *key) {
+  if (!handle_is_open(handle)) return STATUS_INVALID_HANDLE;
+  if (!(fk.handle_rights[(const bool *)handle - fk.handle_open] & right)) {
+    return STATUS_ACCESS_DENIED;
+  }
+  if ((uintptr_t)key & 1) return STATUS_INVALID_PARAMETER_1;
+  return TPARK_STATUS_SUCCESS;
+}
+
+static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access,
+                                                          void *attributes, uint32_t flags) {
   int err = 0;
-  (void)access;
   (void)attributes;
   (void)flags;
   lock();
@@ -320,6 +432,7 @@ static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, vo
     while (i < MAX_HANDLES && fk.handle_open[i]) i++;
     if (i == MAX_HANDLES) fake_bug("too many keyed events");
     fk.handle_open[i] = true;
+    fk.handle_rights[i] = keyed_event_rights(access);
     fk.open_handles++;
     *handle = &fk.handle_open[i];
   }
@@ -330,52 +443,53 @@ static tpark_ntstatus fake_NtCreateKeyedEvent(void **handle, uint32_t access, vo
 /* The deadline of an NT timeout: NULL waits for ever, negative is relative
  * in 100 ns units. Locked. */
 static uint64_t nt_deadline(const int64_t *timeout) {
-  fk.has_nt_timeout = timeout != NULL;
-  if (timeout == NULL) return UINT64_MAX;
-  fk.last_nt_timeout = *timeout;
+  if (timeout == NULL) return NO_DEADLINE;
   if (*timeout > 0) fake_bug("an absolute NT timeout: tpark uses relative ones");
-  return fk.now + (uint64_t)(-*timeout) * 100;
+  uint64_t units = (uint64_t)(-*timeout);
+  return units > UINT64_MAX / 100 ? NO_DEADLINE - 1 : deadline_after(units * 100);
 }
 
-static tpark_ntstatus fake_NtWaitForKeyedEvent(void *handle, void *key, uint8_t alertable,
-                                               int64_t *timeout) {
+static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *key,
+                                                            uint8_t alertable, int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed wait");
   lock();
+  fk.has_nt_timeout = timeout != NULL;
+  if (timeout != NULL) fk.last_nt_timeout = *timeout;
   uint64_t deadline = nt_deadline(timeout);
-  if (!scripted(FAKE_NT_WAIT, &err)) {
-    if (!handle_is_open(handle)) {
-      err = STATUS_INVALID_HANDLE;
-    } else {
-      /* Take a release that is already waiting, else wait for one. */
-      struct waiter *r = fk.releases;
-      while (r != NULL && (r->handle != handle || r->addr != key || r->done)) r = r->next;
-      if (r != NULL) {
-        r->done = true;
-        pthread_cond_broadcast(&fk_changed);
-      } else if (!block(handle, key, deadline)) {
-        err = TPARK_STATUS_TIMEOUT;
-      }
+  if (scripted(FAKE_NT_WAIT, &err)) {
+    check_possible("NtWaitForKeyedEvent", timeout != NULL, err == TPARK_STATUS_TIMEOUT);
+  } else if ((err = check_keyed_call(handle, KEYEDEVENT_WAIT, key)) == 0) {
+    /* Take a release that is already waiting, else wait for one. */
+    struct waiter *r = fk.releases;
+    while (r != NULL && (r->handle != handle || r->addr != key || r->done)) r = r->next;
+    if (r != NULL) {
+      r->done = true;
+      pthread_cond_broadcast(&fk_changed);
+    } else if (!block(handle, key, deadline)) {
+      err = TPARK_STATUS_TIMEOUT;
     }
   }
   unlock();
   return (tpark_ntstatus)err;
 }
 
-static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t alertable,
-                                               int64_t *timeout) {
+static tpark_ntstatus TPARK_WINAPI fake_NtReleaseKeyedEvent(void *handle, void *key,
+                                                            uint8_t alertable, int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed release");
   lock();
   uint64_t deadline = nt_deadline(timeout);
-  if (!scripted(FAKE_NT_RELEASE, &err)) {
-    if (!handle_is_open(handle)) {
-      err = STATUS_INVALID_HANDLE;
-    } else if (wake(handle, key, 1) == 0) {
+  if (scripted(FAKE_NT_RELEASE, &err)) {
+    check_possible("NtReleaseKeyedEvent", timeout != NULL, err == TPARK_STATUS_TIMEOUT);
+  } else if ((err = check_keyed_call(handle, KEYEDEVENT_WAKE, key)) == 0) {
+    if (wake(handle, key, 1) == 0) {
       /* No one waits yet: block until a wait takes this release. */
       struct waiter r = {handle, key, false, fk.releases};
       fk.releases = &r;
-      while (!r.done && fk.now < deadline) pthread_cond_wait(&fk_changed, &fk_lock);
+      while (!r.done && (deadline == NO_DEADLINE || fk.now < deadline)) {
+        pthread_cond_wait(&fk_changed, &fk_lock);
+      }
       unlink_waiter(&fk.releases, &r);
       if (!r.done) err = TPARK_STATUS_TIMEOUT;
     }
@@ -384,7 +498,16 @@ static tpark_ntstatus fake_NtReleaseKeyedEvent(void *handle, void *key, uint8_t 
   return (tpark_ntstatus)err;
 }
 
-static int fake_CloseHandle(void *handle) {
+static uint8_t TPARK_WINAPI fake_RtlDllShutdownInProgress(void) {
+  int err = 0;
+  lock();
+  scripted(FAKE_DLL_SHUTDOWN, &err);
+  bool in_progress = fk.dll_shutdown;
+  unlock();
+  return in_progress;
+}
+
+static int TPARK_WINAPI fake_CloseHandle(void *handle) {
   int err = 0;
   lock();
   if (!scripted(FAKE_CLOSE_HANDLE, &err)) {
@@ -427,6 +550,7 @@ void fake_os_install(uint64_t start_ns, fake_os_kind kind) {
   if (fk.waiters != NULL || fk.releases != NULL) fake_bug("installed while threads wait");
   memset(&fk, 0, sizeof fk);
   fk.now = start_ns;
+  fk.qpc_frequency = QPC_FREQUENCY;
   unlock();
   tpark_os_restore_all();
   SET("getenv", fake_getenv);
@@ -460,6 +584,24 @@ void fake_clock_advance(uint64_t ns) {
   lock();
   fk.now = ns > UINT64_MAX - fk.now ? UINT64_MAX : fk.now + ns;
   pthread_cond_broadcast(&fk_changed);
+  unlock();
+}
+
+void fake_qpc_set_frequency(int64_t frequency) {
+  lock();
+  fk.qpc_frequency = frequency;
+  unlock();
+}
+
+void fake_set_dll_shutdown(bool in_progress) {
+  lock();
+  fk.dll_shutdown = in_progress;
+  unlock();
+}
+
+void fake_allow_impossible(bool allow) {
+  lock();
+  fk.allow_impossible = allow;
   unlock();
 }
 

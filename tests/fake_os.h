@@ -8,6 +8,17 @@
  * Unscripted calls behave like the real OS: waits really block (on the fake
  * kernel's lock) until a wake or until the fake clock passes their timeout;
  * a keyed-event release blocks until a wait takes it, as NT's does.
+ *
+ * The fake Windows is as strict as Windows: an odd keyed-event key answers
+ * STATUS_INVALID_PARAMETER_1, a keyed-event handle without KEYEDEVENT_WAIT
+ * (for waits) or KEYEDEVENT_WAKE (for releases) STATUS_ACCESS_DENIED, and a
+ * wait without a timeout never times out: a script that makes one answer
+ * "timed out" is a bug of the test (abort), unless fake_allow_impossible.
+ *
+ * Under ThreadSanitizer the fake kernel gives TSan no happens-before edge of
+ * its own (its lock is invisible to TSan): the only ordering between a waker
+ * and a woken thread that TSan sees is the backend's, as on a real OS whose
+ * kernel TSan does not see either.
  * Tests install it before they start threads and remove it after joining. */
 #ifndef TPARK_TESTS_FAKE_OS_H
 #define TPARK_TESTS_FAKE_OS_H
@@ -35,6 +46,8 @@ typedef enum fake_call {
   FAKE_NT_RELEASE,        /* NtReleaseKeyedEvent */
   FAKE_CLOSE_HANDLE,      /* CloseHandle */
   FAKE_SLEEP,             /* Sleep */
+  FAKE_SCHED_YIELD,       /* sched_yield */
+  FAKE_DLL_SHUTDOWN,      /* RtlDllShutdownInProgress */
   FAKE_N_CALLS
 } fake_call;
 
@@ -62,6 +75,18 @@ uint64_t fake_clock_now(void);
 /* Moves the clock forward and wakes waits whose timeout has passed. */
 void fake_clock_advance(uint64_t ns);
 
+/* QueryPerformanceFrequency's answer (10 MHz after install); the counter is
+ * the fake clock in those ticks, rounded down. */
+void fake_qpc_set_frequency(int64_t frequency);
+
+/* What RtlDllShutdownInProgress answers (false after install): true plays a
+ * process in ExitProcess, whose other threads are all gone. */
+void fake_set_dll_shutdown(bool in_progress);
+
+/* Lets scripted answers be ones Windows never gives (an untimed wait that
+ * "times out"), for tests of a backend's abort on them. Off after install. */
+void fake_allow_impossible(bool allow);
+
 /* The fake environment of getenv: one variable at a time (NULL: unset). */
 void fake_env_set(const char *name, const char *value);
 
@@ -86,7 +111,8 @@ int fake_open_handles(void);
 /* Releases posted and not yet taken by a wait (blocked releasers). */
 size_t fake_pending_releases(void);
 /* The last timeouts passed: WaitOnAddress's ms, and NtWaitForKeyedEvent's
- * 100 ns units (has_nt_timeout false when it was NULL). */
+ * 100 ns units (has_nt_timeout false when it was NULL); releases do not
+ * count. */
 uint32_t fake_last_wait_ms(void);
 int64_t fake_last_nt_timeout(bool *has_nt_timeout);
 

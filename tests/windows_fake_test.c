@@ -5,7 +5,13 @@
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if !defined(_WIN32)
+#include <unistd.h>
+#endif
 
 #include "backends/builtin.h"
 #include "platform/os.h"
@@ -21,6 +27,22 @@
 #define STATUS_ACCESS_VIOLATION ((int)0xC0000005)
 #define ERROR_TIMEOUT 1460
 #define ERROR_INVALID_PARAMETER 87
+#define STATUS_ACCESS_DENIED ((int)0xC0000022)
+#define STATUS_INVALID_PARAMETER_1 ((int)0xC00000EF)
+#define GENERIC_READ 0x80000000u
+#define GENERIC_WRITE 0x40000000u
+
+/* LeakSanitizer (ASan builds): a leak check on demand. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#if defined(HAVE_LSAN)
+int __lsan_do_recoverable_leak_check(void);
+#endif
 
 static tpark_parker p;
 
@@ -304,6 +326,13 @@ START_TEST(keyed_event_timed_out_but_released) {
     ck_assert_msg(unparked == (point != AFTER_RETURN), "point %d: park_until said %d", point,
                   unparked);
     if (!unparked) ck_assert(!tpark_timed_out(&p)); /* unparked after the timeout */
+    if (unparked) {
+      /* The promised release was taken by a wait without a timeout: a timed
+       * one could give up while the waker is still on its way. */
+      bool has;
+      fake_last_nt_timeout(&has);
+      ck_assert_msg(!has, "point %d: the promised release was taken with a timed wait", point);
+    }
     join_releaser();
     ck_assert_uint_eq(fake_pending_releases(), 0);
   }
@@ -412,6 +441,617 @@ START_TEST(failing_each_setup_call) {
 }
 END_TEST
 
+/* ---- process exit (RtlDllShutdownInProgress) ------------------------------- */
+
+/* While the process exits (ExitProcess has ended every other thread), an
+ * unpark must not wait for the gone owner to take a release. */
+START_TEST(keyed_event_skips_release_during_process_exit) {
+  init_backend("keyed_event");
+  memset(&rel, 0, sizeof rel);
+  tpark_prepare_park(&p); /* the owner "parks" and dies with the process */
+  fake_set_dll_shutdown(true);
+  race_hook(&p); /* unpark_lock here, unpark in a thread (watchdog) */
+  join_releaser();
+  ck_assert_uint_eq(fake_count(FAKE_NT_RELEASE), 0);
+  ck_assert_uint_ge(fake_count(FAKE_DLL_SHUTDOWN), 1);
+  /* Outside shutdown the release is made, and taken. */
+  fake_set_dll_shutdown(false);
+  memset(&rel, 0, sizeof rel);
+  tpark_prepare_park(&p);
+  race_hook(&p);
+  tpark_park(&p);
+  join_releaser();
+  ck_assert_uint_eq(fake_count(FAKE_NT_RELEASE), 1);
+}
+END_TEST
+
+/* Without RtlDllShutdownInProgress (an ntdll that lacks it) the backend still
+ * works, and makes every release. */
+START_TEST(keyed_event_without_shutdown_query) {
+  fake_hide("RtlDllShutdownInProgress");
+  init_backend("keyed_event");
+  memset(&rel, 0, sizeof rel);
+  tpark_prepare_park(&p);
+  race_hook(&p);
+  tpark_park(&p);
+  join_releaser();
+  ck_assert_uint_eq(fake_count(FAKE_NT_RELEASE), 1);
+  ck_assert_uint_eq(fake_count(FAKE_DLL_SHUTDOWN), 0);
+}
+END_TEST
+
+/* ---- thread_yield -------------------------------------------------------- */
+
+/* A yield before any choice yields through the OS and chooses nothing: no
+ * keyed-event handle, no lookup, no message. */
+START_TEST(thread_yield_does_not_choose_the_default) {
+  fake_hide("api-ms-win-core-synch-l1-2-0.dll");
+  fake_env_set("TPARK_BACKEND", "keyed_event");
+  tpark_thread_yield();
+  ck_assert_uint_eq(fake_count(FAKE_SLEEP), 1);
+  ck_assert_uint_eq(fake_count(FAKE_GET_MODULE), 0);
+  ck_assert_uint_eq(fake_count(FAKE_NT_CREATE), 0);
+  ck_assert_int_eq(fake_open_handles(), 0);
+  ck_assert_ptr_null(tpark__default_if_chosen());
+  /* Once chosen, the default's own yield. */
+  ck_assert_str_eq(default_name(), "keyed_event");
+  ck_assert_ptr_eq(tpark__default_if_chosen(), tpark_default_backend());
+  tpark_thread_yield();
+  ck_assert_uint_eq(fake_count(FAKE_SLEEP), 2);
+  /* A failed choice: the OS yield again. */
+  tpark__selection_reset();
+  fake_env_set("TPARK_BACKEND", "nope");
+  ck_assert_ptr_null(tpark_default_backend());
+  tpark_thread_yield();
+  ck_assert_uint_eq(fake_count(FAKE_SLEEP), 3);
+}
+END_TEST
+
+/* Each Windows backend's yield is Sleep(0) (the fake aborts on any other). */
+START_TEST(backend_yields_sleep) {
+  static const char *const names[] = {"waitaddress", "keyed_event"};
+  for (size_t i = 0; i < 2; i++) {
+    const tpark_backend *b;
+    ck_assert_int_eq(tpark_select_backend(names[i], &b), TPARK_OK);
+    unsigned before = fake_count(FAKE_SLEEP);
+    b->thread_yield(b);
+    ck_assert_uint_eq(fake_count(FAKE_SLEEP), before + 1);
+  }
+  /* And the OS yield on the fake Linux. */
+  tpark__selection_reset();
+  fake_os_install(START, FAKE_OS_LINUX);
+  tpark_thread_yield();
+  ck_assert_uint_eq(fake_count(FAKE_SCHED_YIELD), 1);
+}
+END_TEST
+
+/* ---- the message when there is no default ------------------------------ */
+
+#if !defined(_WIN32)
+/* What tpark_default_backend writes to stderr. */
+static void default_message(char *msg, size_t size) {
+  char path[] = "/tmp/tpark_msg_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  unlink(path);
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  tpark_default_backend();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  memset(msg, 0, size);
+  ck_assert_int_ge(pread(fd, msg, size - 1, 0), 0);
+  close(fd);
+}
+
+static void assert_has(const char *msg, const char *part) {
+  ck_assert_msg(strstr(msg, part) != NULL, "message \"%s\" lacks \"%s\"", msg, part);
+}
+
+START_TEST(forced_backend_message_says_what_and_why) {
+  char msg[1024];
+  /* Forced, and this system lacks it. */
+  fake_hide("ntdll.dll");
+  fake_env_set("TPARK_BACKEND", "keyed_event");
+  default_message(msg, sizeof msg);
+  assert_has(msg, "TPARK_BACKEND=\"keyed_event\" forces the keyed_event backend");
+  assert_has(msg, "TPARK_ENOTSUP");
+  assert_has(msg, "no other backend was tried");
+  ck_assert_ptr_null(strstr(msg, "tried waitaddress"));
+  default_message(msg, sizeof msg); /* said once */
+  ck_assert_str_eq(msg, "");
+  /* Forced, and its setup fails. */
+  tpark__selection_reset();
+  fake_os_install(START, FAKE_OS_WINDOWS);
+  fake_env_set("TPARK_BACKEND", "keyed_event");
+  fake_fail_nth(FAKE_NT_CREATE, 1, STATUS_NO_MEMORY);
+  default_message(msg, sizeof msg);
+  assert_has(msg, "forces the keyed_event backend");
+  assert_has(msg, "TPARK_ENOBACKEND");
+  ck_assert_ptr_null(strstr(msg, "tried waitaddress"));
+  /* An unknown name. */
+  tpark__selection_reset();
+  fake_env_set("TPARK_BACKEND", "keyed");
+  default_message(msg, sizeof msg);
+  assert_has(msg, "TPARK_BACKEND=\"keyed\" names no built-in backend");
+  assert_has(msg, "(waitaddress, keyed_event, futex, condvar)");
+  /* Not forced: every backend was tried. */
+  tpark__selection_reset();
+  fake_os_install(START, FAKE_OS_WINDOWS);
+  fake_hide("WaitOnAddress");
+  fake_hide("NtCreateKeyedEvent");
+  default_message(msg, sizeof msg);
+  assert_has(msg, "TPARK_BACKEND unset");
+  assert_has(msg, "tried waitaddress");
+  /* A yield says nothing. */
+  tpark__selection_reset();
+  fake_env_set("TPARK_BACKEND", "keyed");
+  fflush(stderr);
+  char path[] = "/tmp/tpark_msg_XXXXXX";
+  int fd = mkstemp(path), saved = dup(2);
+  unlink(path);
+  dup2(fd, 2);
+  tpark_thread_yield();
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  ck_assert_int_eq(pread(fd, msg, sizeof msg - 1, 0), 0);
+  close(fd);
+}
+END_TEST
+#endif /* !_WIN32 */
+
+/* ---- the fake is as strict as Windows ------------------------------------ */
+
+static tpark_os_fn ntdll_proc(const char *name) {
+  return tpark_os(GetProcAddress)(tpark_os(GetModuleHandleA)("ntdll.dll"), name);
+}
+
+START_TEST(fake_keyed_events_are_strict) {
+  tpark_os_NtCreateKeyedEvent_fn *create =
+      (tpark_os_NtCreateKeyedEvent_fn *)ntdll_proc("NtCreateKeyedEvent");
+  tpark_os_NtWaitForKeyedEvent_fn *wait =
+      (tpark_os_NtWaitForKeyedEvent_fn *)ntdll_proc("NtWaitForKeyedEvent");
+  tpark_os_NtReleaseKeyedEvent_fn *release =
+      (tpark_os_NtReleaseKeyedEvent_fn *)ntdll_proc("NtReleaseKeyedEvent");
+  static uint32_t word; /* aligned: &word is even, &word + 1 byte is odd */
+  void *even = &word, *odd = (char *)&word + 1;
+  void *read_only, *write_only;
+  int64_t zero = 0; /* a timed call that gives up at once */
+  ck_assert_int_eq(create(&read_only, GENERIC_READ, NULL, 0), 0);
+  ck_assert_int_eq(create(&write_only, GENERIC_WRITE, NULL, 0), 0);
+  ck_assert_int_eq(wait(read_only, even, 0, &zero), TPARK_STATUS_TIMEOUT);
+  ck_assert_int_eq(release(read_only, even, 0, &zero), STATUS_ACCESS_DENIED);
+  ck_assert_int_eq(wait(write_only, even, 0, &zero), STATUS_ACCESS_DENIED);
+  ck_assert_int_eq(release(write_only, even, 0, &zero), TPARK_STATUS_TIMEOUT);
+  ck_assert_int_eq(wait(read_only, odd, 0, &zero), STATUS_INVALID_PARAMETER_1);
+  ck_assert_int_eq(release(write_only, odd, 0, &zero), STATUS_INVALID_PARAMETER_1);
+  tpark_os(CloseHandle)(read_only);
+  tpark_os(CloseHandle)(write_only);
+}
+END_TEST
+
+/* ---- QueryPerformanceCounter at every frequency -------------------------- */
+
+static int64_t qpc_count;
+static int TPARK_WINAPI test_qpc(int64_t *count) {
+  *count = qpc_count;
+  return 1;
+}
+
+/* a * b as a 128-bit number (hi, lo), from 32-bit halves (no __int128 on
+ * 32-bit targets). */
+static void mul_128(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo) {
+  uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
+  uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  uint64_t mid = (p00 >> 32) + (p01 & 0xFFFFFFFFu) + (p10 & 0xFFFFFFFFu);
+  *lo = (mid << 32) | (p00 & 0xFFFFFFFFu);
+  *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+static bool le_128(uint64_t ah, uint64_t al, uint64_t bh, uint64_t bl) {
+  return ah < bh || (ah == bh && al <= bl);
+}
+
+/* The ns of count at frequency f, checked: floor(count * 10^9 / f) exactly,
+ * or TPARK_NEVER - 1 when that is larger. */
+static tpark_instant checked_qpc_ns(int64_t count, int64_t f) {
+  qpc_count = count;
+  tpark_instant ns = tpark__os_qpc_ns(f);
+  uint64_t ch, cl, nh, nl, mh, ml;
+  mul_128((uint64_t)count, 1000000000u, &ch, &cl); /* count * 10^9 */
+  mul_128(ns, (uint64_t)f, &nh, &nl);              /* ns * f */
+  ck_assert_msg(le_128(nh, nl, ch, cl), "f %lld, count %lld: %llu ns is late", (long long)f,
+                (long long)count, (unsigned long long)ns);
+  if (ns == TPARK_NEVER - 1) {
+    /* Saturated: the exact value is at least this. */
+  } else {
+    /* (ns + 1) * f > count * 10^9: not early either. */
+    mul_128(ns + 1, (uint64_t)f, &mh, &ml);
+    ck_assert_msg(!le_128(mh, ml, ch, cl), "f %lld, count %lld: %llu ns is early",
+                  (long long)f, (long long)count, (unsigned long long)ns);
+  }
+  ck_assert_uint_ne(ns, TPARK_NEVER);
+  return ns;
+}
+
+/* The first count whose exact ns, floor(c * 10^9 / f), is TPARK_NEVER or
+ * more: the least c with c * 10^9 >= UINT64_MAX * f (may be past INT64_MAX;
+ * UINT64_MAX if none below 2^64). */
+static uint64_t saturation_count(int64_t f) {
+  uint64_t lo = 0, hi = UINT64_MAX, th, tl, ch, cl;
+  mul_128(UINT64_MAX, (uint64_t)f, &th, &tl);
+  while (lo < hi) { /* the least c in [lo, hi] with c * 10^9 >= threshold */
+    uint64_t mid = lo + (hi - lo) / 2;
+    mul_128(mid, 1000000000u, &ch, &cl);
+    if (le_128(th, tl, ch, cl)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+START_TEST(qpc_conversion_exact_at_every_frequency) {
+  static const int64_t frequencies[] = {
+      10000000,             /* 100 ns ticks: Windows 10+ */
+      3579545,              /* the ACPI PM timer */
+      14318180,             /* the HPET */
+      1000000000,           /* 1 GHz */
+      2995200000,           /* ~3 GHz: an invariant TSC */
+      3000000000,
+      1,
+      (int64_t)TPARK_QPC_MAX_FREQUENCY,
+  };
+  ck_assert_int_eq(tpark_os_set("QueryPerformanceCounter", (tpark_os_fn)test_qpc), TPARK_OK);
+  for (size_t i = 0; i < sizeof frequencies / sizeof frequencies[0]; i++) {
+    int64_t f = frequencies[i];
+    const int64_t fixed[] = {0, 1, 2, f - 1, f, f + 1, 2 * f - 1, 2 * f, 1000 * f + f / 2,
+                             INT64_MAX / 2, INT64_MAX - 1, INT64_MAX};
+    for (size_t j = 0; j < sizeof fixed / sizeof fixed[0]; j++) {
+      if (fixed[j] < 0) continue;
+      tpark_instant a = checked_qpc_ns(fixed[j], f);
+      if (fixed[j] < INT64_MAX) ck_assert_uint_le(a, checked_qpc_ns(fixed[j] + 1, f));
+    }
+    /* Sweep the whole range (up to where the count saturates, or to
+     * INT64_MAX), each point against its neighbour and its predecessor. */
+    uint64_t end = saturation_count(f);
+    if (end > (uint64_t)INT64_MAX) end = INT64_MAX;
+    tpark_instant previous = 0;
+    uint64_t step = end / 4096 + 1, x = 12345;
+    for (uint64_t c = 0; c <= end - step; c += step) {
+      x = x * 6364136223846793005u + 1442695040888963407u; /* jitter */
+      int64_t count = (int64_t)(c + (x >> 33) % step);
+      tpark_instant ns = checked_qpc_ns(count, f);
+      ck_assert_uint_ge(ns, previous);
+      if (count < INT64_MAX) ck_assert_uint_le(ns, checked_qpc_ns(count + 1, f));
+      previous = ns;
+    }
+    /* Where it saturates: exact just below, TPARK_NEVER - 1 from there on
+     * (never wrapped around to a small value). */
+    uint64_t first = saturation_count(f);
+    if (first <= (uint64_t)INT64_MAX) {
+      checked_qpc_ns((int64_t)first - 1, f);
+      ck_assert_uint_eq(checked_qpc_ns((int64_t)first, f), TPARK_NEVER - 1);
+      ck_assert_uint_eq(checked_qpc_ns(INT64_MAX, f), TPARK_NEVER - 1);
+    }
+  }
+}
+END_TEST
+
+/* The backends on a fake Windows whose counter runs at other frequencies:
+ * the clock never runs ahead of real time, so deadlines are never early. */
+START_TEST(backends_at_other_frequencies) {
+  static const int64_t frequencies[] = {3579545, 1000000000, 2995200000};
+  static const char *const names[] = {"waitaddress", "keyed_event"};
+  for (size_t i = 0; i < sizeof frequencies / sizeof frequencies[0]; i++) {
+    for (size_t n = 0; n < 2; n++) {
+      tpark__selection_reset();
+      fake_os_install(START + 123457, FAKE_OS_WINDOWS);
+      fake_qpc_set_frequency(frequencies[i]);
+      init_backend(names[n]);
+      uint64_t tick = 1000000000u / (uint64_t)frequencies[i] + 1;
+      ck_assert_uint_le(tpark_now(&p), fake_clock_now());
+      ck_assert_uint_ge(tpark_now(&p) + tick, fake_clock_now());
+      tpark_instant deadline = tpark_deadline(&p, 7 * MS + 3);
+      fake_call wait = n == 0 ? FAKE_WAIT_ON_ADDRESS : FAKE_NT_WAIT;
+      int timed_out = n == 0 ? ERROR_TIMEOUT : TPARK_STATUS_TIMEOUT;
+      const fake_answer answers[] = {
+          {timed_out, deadline - 1, NULL, NULL}, /* 1 ns early on the real clock */
+          {timed_out, deadline + tick, NULL, NULL},
+      };
+      fake_script(wait, answers, 2);
+      tpark_prepare_park(&p);
+      ck_assert(!tpark_park_until(&p, deadline));
+      ck_assert_uint_eq(fake_count(wait), 2);
+      ck_assert_uint_ge(fake_clock_now(), deadline);
+    }
+  }
+}
+END_TEST
+
+START_TEST(qpc_frequency_out_of_range_is_enobackend) {
+  const tpark_backend *b;
+  fake_qpc_set_frequency((int64_t)TPARK_QPC_MAX_FREQUENCY + 1);
+  ck_assert_int_eq(tpark_select_backend("waitaddress", &b), TPARK_ENOBACKEND);
+  ck_assert_int_eq(tpark_select_backend("keyed_event", &b), TPARK_ENOBACKEND);
+  fake_qpc_set_frequency(0);
+  ck_assert_int_eq(tpark_select_backend("keyed_event", &b), TPARK_ENOBACKEND);
+  ck_assert_int_eq(fake_open_handles(), 0);
+}
+END_TEST
+
+/* ---- races on the state word ------------------------------------------------
+ * Two threads start a round together, one of them after a short delay. A
+ * round counts ("live") only if both were running at its start (neither had
+ * to yield the processor while waiting for it): on a loaded machine the two
+ * may share one processor and cannot race. The delay follows the outcome of
+ * the live rounds (a random walk: whoever came first waits longer next
+ * time), so that the two land at the same instant about half of the time,
+ * whatever the speed of the machine. A state update that is not one atomic
+ * step loses that race. Each test stops after RACE_LIVE live rounds or
+ * RACE_SECONDS, so it cannot hang on a busy machine (it races less there). */
+
+#define RACE_LIVE 20000
+#define RACE_SECONDS 4
+
+static void spin(unsigned n) {
+  for (volatile unsigned i = 0; i < n; i++) {
+  }
+}
+
+/* Waits until *word >= value (or *stop); false if it had to yield the
+ * processor meanwhile (the other thread was not running). */
+static bool await_round(const int *word, int value, const int *stop) {
+  bool live = true;
+  for (unsigned i = 0; __atomic_load_n(word, __ATOMIC_ACQUIRE) < value; i++) {
+    if (stop != NULL && __atomic_load_n(stop, __ATOMIC_ACQUIRE)) return false;
+    if (i > 20000) {
+      live = false;
+      sched_yield();
+    }
+  }
+  return live;
+}
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A delay of its own for each of two threads: bias > 0 delays the first. */
+static unsigned delay_of(int bias, bool first, unsigned jitter) {
+  if (first) return bias > 0 ? (unsigned)bias + jitter : jitter;
+  return bias < 0 ? (unsigned)-bias + jitter : jitter;
+}
+
+/* One step of the walk; bounded: beyond a few microseconds it is the
+ * scheduler, not the race. */
+static int walk(int bias, bool first_came_first) {
+  bias += first_came_first ? 3 : -3;
+  return bias > 2000 || bias < -2000 ? bias / 2 : bias;
+}
+
+static struct {
+  int go, started, locked, done, stop; /* round numbers; stop: 0/1 */
+  bool waker_live;
+  unsigned delay;
+  tpark_unpark_handle h;
+} commit;
+
+static void *commit_waker(void *arg) {
+  (void)arg;
+  for (int round = 1;; round++) {
+    bool live = await_round(&commit.go, round, &commit.stop);
+    if (__atomic_load_n(&commit.stop, __ATOMIC_ACQUIRE)) break;
+    __atomic_store_n(&commit.started, round, __ATOMIC_RELEASE);
+    spin(commit.delay);
+    commit.h = tpark_unpark_lock(&p);
+    commit.waker_live = live;
+    __atomic_store_n(&commit.locked, round, __ATOMIC_RELEASE);
+    tpark_unpark(commit.h); /* blocks until taken, if one was promised */
+    __atomic_store_n(&commit.done, round, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+/* keyed_event: a park_until past its deadline commits to TIMED_OUT while an
+ * unpark_lock lands. Either the park returns true and took the release, or
+ * false and the unpark_lock promised nothing: never false with a promise
+ * (the waker would be stuck in NtReleaseKeyedEvent for good). */
+START_TEST(keyed_event_timeout_commit_is_atomic) {
+  init_backend("keyed_event");
+  memset(&commit, 0, sizeof commit);
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, commit_waker, NULL), 0);
+  tpark_instant deadline = tpark_now(&p); /* already passed: commit at once */
+  int lost = 0, live = 0, rounds = 0, bias = 0;
+  uint32_t x = 1;
+  double end = seconds_now() + RACE_SECONDS;
+  while (live < RACE_LIVE && (rounds % 256 != 0 || seconds_now() < end)) {
+    int round = ++rounds;
+    x = x * 1103515245u + 12345u;
+    unsigned jitter = (x >> 16) % 16;
+    commit.delay = delay_of(bias, false, jitter);
+    tpark_prepare_park(&p);
+    __atomic_store_n(&commit.go, round, __ATOMIC_RELEASE);
+    bool owner_live = await_round(&commit.started, round, NULL); /* the waker runs: race it */
+    spin(delay_of(bias, true, jitter));
+    bool woken = tpark_park_until(&p, deadline);
+    await_round(&commit.locked, round, NULL);
+    if (!woken && commit.h.token_ != NULL) {
+      lost++;
+      tpark_park(&p); /* take the stray release, so that the waker goes on */
+    }
+    if (owner_live && commit.waker_live) {
+      live++;
+      bias = walk(bias, !woken); /* not woken: the owner came first */
+    }
+    await_round(&commit.done, round, NULL);
+  }
+  __atomic_store_n(&commit.stop, 1, __ATOMIC_RELEASE);
+  pthread_join(t, NULL);
+  ck_assert_msg(lost == 0, "%d of %d timed-out parks left their waker a release to make", lost,
+                rounds);
+  ck_assert_uint_eq(fake_pending_releases(), 0);
+}
+END_TEST
+
+static struct {
+  int go, started[2], locked[2], done, stop; /* [0]: the test's thread */
+  bool live;
+  unsigned delay;
+  tpark_unpark_handle h[2];
+} pair;
+
+/* The other waker: races the test's thread, then makes both unparks (the
+ * test's thread owns the parker and takes the releases). */
+static void *pair_waker(void *arg) {
+  (void)arg;
+  for (int round = 1;; round++) {
+    bool live = await_round(&pair.go, round, &pair.stop);
+    if (__atomic_load_n(&pair.stop, __ATOMIC_ACQUIRE)) break;
+    __atomic_store_n(&pair.started[1], round, __ATOMIC_RELEASE);
+    spin(pair.delay);
+    pair.h[1] = tpark_unpark_lock(&p);
+    pair.live = live;
+    __atomic_store_n(&pair.locked[1], round, __ATOMIC_RELEASE);
+    await_round(&pair.locked[0], round, NULL);
+    tpark_unpark(pair.h[1]);
+    tpark_unpark(pair.h[0]);
+    __atomic_store_n(&pair.done, round, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+/* Two wakers race on unpark_lock of one prepared parker: exactly one wins
+ * (gets a handle that wakes); a second winner would make a second release
+ * that nobody takes. */
+START_TEST(one_of_two_racing_unpark_locks_wins) {
+  static const char *const names[] = {"waitaddress", "keyed_event"};
+  for (size_t n = 0; n < 2; n++) {
+    init_backend(names[n]);
+    memset(&pair, 0, sizeof pair);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, pair_waker, NULL), 0);
+    int doubles = 0, live = 0, rounds = 0, bias = 0;
+    uint32_t x = 7;
+    double end = seconds_now() + RACE_SECONDS / 2;
+    while (live < RACE_LIVE && (rounds % 256 != 0 || seconds_now() < end)) {
+      int round = ++rounds;
+      x = x * 1103515245u + 12345u;
+      unsigned jitter = (x >> 16) % 16;
+      pair.delay = delay_of(bias, false, (x >> 24) % 16);
+      tpark_prepare_park(&p);
+      __atomic_store_n(&pair.go, round, __ATOMIC_RELEASE);
+      bool my_live = await_round(&pair.started[1], round, NULL); /* the other runs: race it */
+      spin(delay_of(bias, true, jitter));
+      pair.h[0] = tpark_unpark_lock(&p);
+      __atomic_store_n(&pair.locked[0], round, __ATOMIC_RELEASE);
+      await_round(&pair.locked[1], round, NULL);
+      int winners = (pair.h[0].token_ != NULL) + (pair.h[1].token_ != NULL);
+      ck_assert_int_ge(winners, 1);
+      doubles += winners > 1;
+      for (int i = 0; i < winners; i++) tpark_park(&p); /* take every release */
+      if (my_live && pair.live) {
+        live++;
+        bias = walk(bias, pair.h[0].token_ != NULL); /* this thread first: it waits longer */
+      }
+      await_round(&pair.done, round, NULL);
+    }
+    __atomic_store_n(&pair.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    ck_assert_msg(doubles == 0, "%s: in %d of %d rounds both unpark_locks won", names[n], doubles,
+                  rounds);
+    ck_assert_uint_eq(fake_pending_releases(), 0);
+  }
+}
+END_TEST
+
+/* ---- memory ordering --------------------------------------------------------
+ * What a waker writes before unpark_lock is visible once the park returns.
+ * The data is a plain variable, and the fake OS adds no ordering of its own
+ * for ThreadSanitizer: a backend that orders too weakly is a data race that
+ * TSan reports (--config=tsan). Elsewhere the values are checked. */
+
+static struct {
+  int data; /* plain on purpose */
+  int round;
+} order;
+
+static void *order_waker(void *arg) {
+  int mode = (int)(uintptr_t)arg;
+  if (mode == 1) ck_assert(fake_wait_sleepers(1, 10000)); /* in the timed wait */
+  order.data = order.round;
+  tpark_unpark(tpark_unpark_lock(&p));
+  return NULL;
+}
+
+START_TEST(waker_writes_are_visible_after_the_park) {
+  static const char *const names[] = {"waitaddress", "keyed_event"};
+  for (size_t n = 0; n < 2; n++) {
+    init_backend(names[n]);
+    for (int mode = 0; mode < 3; mode++) {
+      for (int round = 1; round <= 20; round++) {
+        pthread_t t;
+        order.round = round;
+        tpark_prepare_park(&p);
+        ck_assert_int_eq(pthread_create(&t, NULL, order_waker, (void *)(uintptr_t)mode), 0);
+        if (mode == 0) {
+          tpark_park(&p);
+        } else if (mode == 1) {
+          ck_assert(tpark_park_until(&p, tpark_deadline(&p, 1000 * MS)));
+        } else {
+          /* Past the deadline: unparked only if the waker came first (then
+           * keyed_event takes its release in the commit path). */
+          if (!tpark_park_until(&p, tpark_now(&p))) {
+            pthread_join(t, NULL);
+            continue;
+          }
+        }
+        ck_assert_int_eq(order.data, round); /* read before the join */
+        pthread_join(t, NULL);
+      }
+    }
+  }
+}
+END_TEST
+
+/* ---- the selection race, waitaddress -------------------------------------- */
+
+static void *waitaddress_racer(void *arg) {
+  size_t i = (size_t)(uintptr_t)arg;
+  __atomic_add_fetch(&racers_ready, 1, __ATOMIC_ACQ_REL);
+  while (__atomic_load_n(&racers_ready, __ATOMIC_ACQUIRE) < RACERS) sched_yield();
+  tpark_select_backend("waitaddress", &raced[i]);
+  return NULL;
+}
+
+/* As for keyed events: the losers of the publication race free what they
+ * made (waitaddress: its context). Leaks show under LeakSanitizer. */
+START_TEST(selection_race_losers_free_their_context) {
+  fake_answer meet[RACERS];
+  for (size_t i = 0; i < RACERS; i++) meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
+  fake_script(FAKE_QPF, meet, RACERS); /* QueryPerformanceFrequency: inside create */
+  racers_ready = in_create = 0;
+  pthread_t t[RACERS];
+  for (size_t i = 0; i < RACERS; i++) {
+    ck_assert_int_eq(pthread_create(&t[i], NULL, waitaddress_racer, (void *)(uintptr_t)i), 0);
+  }
+  for (size_t i = 0; i < RACERS; i++) pthread_join(t[i], NULL);
+  for (size_t i = 0; i < RACERS; i++) ck_assert_ptr_eq(raced[i], raced[0]);
+  ck_assert_ptr_nonnull(raced[0]);
+  ck_assert_uint_ge(fake_count(FAKE_QPF), 2); /* the race did happen */
+#if defined(HAVE_LSAN)
+  ck_assert_msg(__lsan_do_recoverable_leak_check() == 0, "a loser leaked (see LeakSanitizer)");
+#endif
+}
+END_TEST
+
 /* ---- impossible answers abort, naming the call ----------------------------- */
 
 #if defined(TPARK_HAVE_EXPECT_ABORT)
@@ -439,6 +1079,40 @@ static void keyed_release_bad_status(void) {
   tpark_unpark(tpark_unpark_lock(&p));
 }
 
+/* STATUS_TIMEOUT from a wait without a timeout: Windows never answers it. */
+static void keyed_untimed_wait_times_out(void) {
+  const fake_answer impossible[] = {{TPARK_STATUS_TIMEOUT, 0, NULL, NULL}};
+  init_backend("keyed_event");
+  fake_allow_impossible(true);
+  fake_script(FAKE_NT_WAIT, impossible, 1);
+  tpark_prepare_park(&p);
+  tpark_park(&p);
+}
+
+/* The same in the wait that takes a promised release after a timeout. */
+static void keyed_promised_release_wait_times_out(void) {
+  init_backend("keyed_event");
+  memset(&rel, 0, sizeof rel);
+  tpark_instant deadline = fake_clock_now() + 1000;
+  const fake_answer answers[] = {
+      {TPARK_STATUS_TIMEOUT, deadline, race_hook, &p}, /* the timed wait ends; a waker comes */
+      {TPARK_STATUS_TIMEOUT, 0, NULL, NULL},           /* then the untimed one "times out" */
+  };
+  fake_allow_impossible(true);
+  fake_script(FAKE_NT_WAIT, answers, 2);
+  tpark_prepare_park(&p);
+  tpark_park_until(&p, deadline);
+}
+
+/* A test that scripts an answer Windows never gives is itself wrong. */
+static void fake_refuses_impossible_script(void) {
+  const fake_answer impossible[] = {{TPARK_STATUS_TIMEOUT, 0, NULL, NULL}};
+  init_backend("keyed_event");
+  fake_script(FAKE_NT_WAIT, impossible, 1);
+  tpark_prepare_park(&p);
+  tpark_park(&p);
+}
+
 static void qpc_fails(void) {
   init_backend("waitaddress");
   fake_fail_nth(FAKE_CLOCK, 1, 1);
@@ -450,10 +1124,15 @@ START_TEST(impossible_answers_abort) {
   const char *const kwait[] = {"NtWaitForKeyedEvent", "NTSTATUS"};
   const char *const krel[] = {"NtReleaseKeyedEvent", "0xc0000005"};
   const char *const qpc[] = {"QueryPerformanceCounter"};
+  const char *const untimed[] = {"tpark: NtWaitForKeyedEvent failed", "0x00000102"};
+  const char *const refused[] = {"fake OS: NtWaitForKeyedEvent without a timeout cannot time out"};
   expect_abort(wait_on_address_bad_error, wait, 2);
   expect_abort(keyed_wait_bad_status, kwait, 2);
   expect_abort(keyed_release_bad_status, krel, 2);
   expect_abort(qpc_fails, qpc, 1);
+  expect_abort(keyed_untimed_wait_times_out, untimed, 2);
+  expect_abort(keyed_promised_release_wait_times_out, untimed, 2);
+  expect_abort(fake_refuses_impossible_script, refused, 1);
 }
 END_TEST
 #endif /* TPARK_HAVE_EXPECT_ABORT */
@@ -479,6 +1158,21 @@ int main(void) {
   tcase_add_test(tc, keyed_event_release_during_timed_wait);
   tcase_add_test(tc, selection_race_losers_close_their_handles);
   tcase_add_test(tc, failing_each_setup_call);
+  tcase_add_test(tc, keyed_event_skips_release_during_process_exit);
+  tcase_add_test(tc, keyed_event_without_shutdown_query);
+  tcase_add_test(tc, thread_yield_does_not_choose_the_default);
+  tcase_add_test(tc, backend_yields_sleep);
+#if !defined(_WIN32)
+  tcase_add_test(tc, forced_backend_message_says_what_and_why);
+#endif
+  tcase_add_test(tc, fake_keyed_events_are_strict);
+  tcase_add_test(tc, qpc_conversion_exact_at_every_frequency);
+  tcase_add_test(tc, backends_at_other_frequencies);
+  tcase_add_test(tc, qpc_frequency_out_of_range_is_enobackend);
+  tcase_add_test(tc, keyed_event_timeout_commit_is_atomic);
+  tcase_add_test(tc, one_of_two_racing_unpark_locks_wins);
+  tcase_add_test(tc, waker_writes_are_visible_after_the_park);
+  tcase_add_test(tc, selection_race_losers_free_their_context);
 #if defined(TPARK_HAVE_EXPECT_ABORT)
   tcase_add_test(tc, impossible_answers_abort);
 #endif

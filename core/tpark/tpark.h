@@ -134,7 +134,8 @@ tpark_unpark_handle tpark_unpark_lock(tpark_parker *p);
 void tpark_unpark(tpark_unpark_handle h);
 
 /* Gives the processor to another ready thread, through the default backend
- * (the OS yield when there is none). */
+ * if it is set or already chosen, else the OS yield: it never makes the
+ * choice of the default itself. */
 void tpark_thread_yield(void);
 
 /* Now on p's backend clock. p must be initialised. */
