@@ -1,13 +1,31 @@
 /* condvar backend (any POSIX): pthread mutexes and condition variables,
  * without one per parker. A parker sleeps on one of BUCKETS mutex/condvar
- * pairs, chosen by its address; a wake broadcasts to the bucket and parkers
- * woken for a neighbour go back to sleep.
+ * pairs, chosen by its address; each bucket counts the threads asleep on it.
  *
- * States of p->state_.u32: EMPTY (not in a cycle, or unparked) and PARKED.
- * The owner checks the state and waits under the bucket mutex; a waker sets
- * EMPTY without it and then takes the mutex to broadcast, so the broadcast
- * comes either before the owner's check (which then sees EMPTY) or after the
- * owner is in pthread_cond_wait. */
+ * States of p->state_.u32, as in the futex backend:
+ *   EMPTY    not in a cycle, or unparked (the end of a cycle)
+ *   PARKED   prepared; the owner is not asleep
+ *   SLEEPING prepared; the owner is, or is about to be, in pthread_cond_wait
+ * The owner moves PARKED -> SLEEPING under the bucket mutex and keeps the
+ * mutex until pthread_cond_wait releases it. A waker exchanges EMPTY in
+ * without the mutex; only if it found SLEEPING does unpark take the mutex
+ * (so its critical section comes after the owner is in pthread_cond_wait)
+ * and read the bucket's sleeper count.
+ *
+ * Why the wake comes after unlocking the bucket mutex: a thread woken while
+ * the waker still holds the mutex runs only to block on it again (two extra
+ * context switches when both share a CPU). Buckets are never freed while
+ * the backend exists, so the condvar is still valid after the unlock, even
+ * if the parker is gone. A wake after the unlock reaches every thread that
+ * was in pthread_cond_wait before the waker took the mutex, the owner among
+ * them.
+ *
+ * Why broadcast and not signal: after the unlock, another parker of the same
+ * bucket may start waiting before the wake, and a signal could go to it
+ * instead of the owner (a lost wake-up). Neighbours are woken only when the
+ * count says that someone else sleeps in the bucket: with one sleeper a
+ * broadcast costs what a signal costs (one FUTEX_WAKE in glibc), with none
+ * there is no call at all. */
 #if !defined(_WIN32)
 
 #include <errno.h>
@@ -17,14 +35,16 @@
 #include "core/internal.h"
 #include "platform/os.h"
 
-enum { EMPTY = 0, PARKED = 1 };
+enum { EMPTY = 0, PARKED = 1, SLEEPING = 2 };
 
 #define BUCKETS 64
 
+/* A cache line each, so that two buckets' mutexes never share one. */
 struct bucket {
   pthread_mutex_t mutex;
   pthread_cond_t cond;
-};
+  unsigned sleepers; /* threads in pthread_cond_wait on cond; under mutex */
+} __attribute__((aligned(64)));
 
 struct condvar {
   struct bucket buckets[BUCKETS];
@@ -63,31 +83,49 @@ static void condvar_prepare_park(const tpark_backend *self, tpark_parker *p) {
 
 static bool condvar_park_until(const tpark_backend *self, tpark_parker *p,
                                tpark_instant deadline) {
+  uint32_t *word = &p->state_.u32;
+  /* Already unparked: no mutex. */
+  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == EMPTY) return true;
   struct bucket *b = bucket_of(self, p);
   bool unparked;
   lock(b);
   for (;;) {
-    if (__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE) == EMPTY) {
+    uint32_t s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (s == EMPTY) {
       unparked = true;
       break;
     }
+    if (deadline != TPARK_NEVER && condvar_now(self) >= deadline) {
+      /* Commit to the timeout, back to PARKED: a later unpark_lock then
+       * knows no one sleeps. If an unpark_lock won meanwhile, loop. */
+      if (s == PARKED || __atomic_compare_exchange_n(word, &s, PARKED, false,
+                                                     __ATOMIC_ACQUIRE,
+                                                     __ATOMIC_ACQUIRE)) {
+        unparked = false;
+        break;
+      }
+      continue;
+    }
+    if (s == PARKED &&
+        !__atomic_compare_exchange_n(word, &s, SLEEPING, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_ACQUIRE)) {
+      continue; /* unparked meanwhile */
+    }
     int err;
+    b->sleepers++;
     if (deadline == TPARK_NEVER) {
       err = tpark_os(pthread_cond_wait)(&b->cond, &b->mutex);
       if (err != 0) tpark__os_fatal("pthread_cond_wait", "error", err);
-      continue;
+    } else {
+      /* The condvar waits on CLOCK_MONOTONIC, the clock of condvar_now: an
+       * absolute deadline needs no rounding. */
+      struct timespec ts = tpark__timespec(deadline);
+      err = tpark_os(pthread_cond_timedwait)(&b->cond, &b->mutex, &ts);
+      if (err != 0 && err != ETIMEDOUT) {
+        tpark__os_fatal("pthread_cond_timedwait", "error", err);
+      }
     }
-    if (condvar_now(self) >= deadline) {
-      unparked = false;
-      break;
-    }
-    /* The condvar waits on CLOCK_MONOTONIC, the clock of condvar_now: an
-     * absolute deadline needs no rounding. */
-    struct timespec ts = tpark__timespec(deadline);
-    err = tpark_os(pthread_cond_timedwait)(&b->cond, &b->mutex, &ts);
-    if (err != 0 && err != ETIMEDOUT) {
-      tpark__os_fatal("pthread_cond_timedwait", "error", err);
-    }
+    b->sleepers--;
   }
   unlock(b);
   return unparked;
@@ -104,17 +142,22 @@ static bool condvar_timed_out(const tpark_backend *self, tpark_parker *p) {
 
 static void *condvar_unpark_lock(const tpark_backend *self, tpark_parker *p) {
   uint32_t old = __atomic_exchange_n(&p->state_.u32, EMPTY, __ATOMIC_RELEASE);
-  return old == PARKED ? bucket_of(self, p) : NULL;
+  return old == SLEEPING ? bucket_of(self, p) : NULL;
 }
 
 static void condvar_unpark(const tpark_backend *self, void *token) {
   struct bucket *b = token;
   (void)self;
   if (b == NULL) return;
+  /* The owner set SLEEPING under the mutex and holds it until it waits: once
+   * we hold it, the owner is counted and in pthread_cond_wait (or already
+   * awake and gone). */
   lock(b);
+  unsigned sleepers = b->sleepers;
+  unlock(b);
+  if (sleepers == 0) return;
   int err = tpark_os(pthread_cond_broadcast)(&b->cond);
   if (err != 0) tpark__os_fatal("pthread_cond_broadcast", "error", err);
-  unlock(b);
 }
 
 static void condvar_thread_yield(const tpark_backend *self) {
@@ -134,9 +177,14 @@ static tpark_status condvar_create(tpark_backend *b) {
   if (!tpark_os_has(pthread_cond_init_monotonic) || !tpark_os_has(clock_gettime)) {
     return TPARK_ENOTSUP;
   }
-  struct condvar *cv = malloc(sizeof *cv);
-  if (cv == NULL) return TPARK_ENOBACKEND;
+  /* Aligned as struct bucket asks (malloc promises only 16 bytes). */
+  void *mem = NULL;
+  if (posix_memalign(&mem, _Alignof(struct condvar), sizeof(struct condvar)) != 0) {
+    return TPARK_ENOBACKEND;
+  }
+  struct condvar *cv = mem;
   for (size_t i = 0; i < BUCKETS; i++) {
+    cv->buckets[i].sleepers = 0;
     int err = pthread_mutex_init(&cv->buckets[i].mutex, NULL);
     if (err == 0) {
       err = tpark_os(pthread_cond_init_monotonic)(&cv->buckets[i].cond);

@@ -1,8 +1,13 @@
-/* Runs parkbench (the path in argv[1]) as a user would and checks what it
- * prints, never its timings:
- *   - `--quick --json` exits 0 and prints one well-formed JSON value (RFC 8259)
- *     with a "backends" entry for each built-in backend that
- *     tpark_select_backend says is available here, each with its measurements;
+/* Runs parkbench (the path in argv[1]) as a user would and checks the
+ * structure of what it prints, never its timings:
+ *   - `--json` exits 0 and prints one well-formed JSON value (RFC 8259) with a
+ *     "backends" entry for each built-in backend that tpark_select_backend
+ *     says is available here, each with its measurements and one raw sample
+ *     per round, and a "summary" naming the default;
+ *   - `--csv` prints the header and rows of 8 fields, with one round-trip
+ *     sample per round, variant and placement for each available backend;
+ *   - the table has a part per available backend and the summary, with the
+ *     default marked;
  *   - bad arguments exit 2 with a message, --help exits 0.
  * Natively and as a Windows .exe under Wine (--config=mingw), where the child
  * runs in the same Wine session. */
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tpark/backend.h"
 #include "tpark/tpark.h"
 
 static int failures;
@@ -75,9 +81,13 @@ static char *run(const char *args, int *status) {
 /* ---- a JSON checker that also collects the backend entries ----------------------- */
 
 #define MAX_BACKENDS 8
-#define KEYS_WANTED 5
-static const char *const keys_wanted[KEYS_WANTED] = {"pingpong_ns", "timeouts", "footprint",
-                                                     "setup", "bar"};
+#define KEYS_WANTED 7
+static const char *const keys_wanted[KEYS_WANTED] = {"pingpong_ns", "ops_ns", "timeouts",
+                                                     "footprint", "setup", "bar", "default"};
+/* The runs here ask for this many rounds: each raw-sample array of the
+ * ping-pong must have that many numbers. */
+#define ROUNDS 5
+#define ROUNDS_ARG "--quick --rounds 5 --iters 5"
 
 typedef struct json {
   const char *s;
@@ -88,6 +98,10 @@ typedef struct json {
   int n_backends;
   char names[MAX_BACKENDS][32];
   unsigned keys[MAX_BACKENDS]; /* bit i: keys_wanted[i] seen */
+  int sample_arrays[MAX_BACKENDS]; /* ping-pong sample arrays of ROUNDS numbers */
+  int bad_sample_arrays;           /* ... of another length */
+  bool summary;                    /* a top-level "summary" member */
+  char default_name[32];           /* its "default" */
 } json;
 
 static bool value(json *j);
@@ -186,9 +200,12 @@ static bool object(json *j) {
       }
     }
     snprintf(j->path + mark, sizeof j->path - mark, ".%s", key);
+    if (!strcmp(j->path, ".summary")) j->summary = true;
     if (in_backend && !strcmp(key, "name")) {
       ws(j);
       if (!string(j, j->names[j->n_backends - 1], sizeof j->names[0])) return false;
+    } else if (!strcmp(j->path, ".summary.default") && (ws(j), j->s[j->at] == '"')) {
+      if (!string(j, j->default_name, sizeof j->default_name)) return false;
     } else if (!value(j)) {
       return false;
     }
@@ -200,23 +217,50 @@ static bool object(json *j) {
   }
 }
 
+/* A ping-pong sample array: .backends[].pingpong_ns.<placement>.samples.<variant>. */
+static bool is_sample_array(const char *path) {
+  static const char *const want[] = {
+      ".backends[].pingpong_ns.free.samples.tpark",  ".backends[].pingpong_ns.free.samples.raw",
+      ".backends[].pingpong_ns.free.samples.ratio",  ".backends[].pingpong_ns.pinned.samples.tpark",
+      ".backends[].pingpong_ns.pinned.samples.raw",  ".backends[].pingpong_ns.pinned.samples.ratio",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    if (!strcmp(path, want[i])) return true;
+  }
+  return false;
+}
+
 static bool array(json *j) {
   size_t mark = strlen(j->path);
+  bool samples = is_sample_array(j->path) && j->n_backends > 0;
+  int n = 0;
   j->at++; /* [ */
   ws(j);
   if (j->s[j->at] == ']') {
     j->at++;
-    return true;
+  } else {
+    snprintf(j->path + mark, sizeof j->path - mark, "[]");
+    for (;;) {
+      if (samples) ws(j);
+      if (samples && j->s[j->at] != '-' && !isdigit((unsigned char)j->s[j->at])) {
+        return error(j, "a raw sample that is not a number");
+      }
+      if (!value(j)) return false;
+      n++;
+      ws(j);
+      char c = j->s[j->at++];
+      if (c == ']') break;
+      if (c != ',') return error(j, "expected ',' or ']' in an array");
+    }
+    j->path[mark] = '\0';
   }
-  snprintf(j->path + mark, sizeof j->path - mark, "[]");
-  for (;;) {
-    if (!value(j)) return false;
-    ws(j);
-    char c = j->s[j->at++];
-    if (c == ']') break;
-    if (c != ',') return error(j, "expected ',' or ']' in an array");
+  if (samples) {
+    if (n == ROUNDS) {
+      j->sample_arrays[j->n_backends - 1]++;
+    } else {
+      j->bad_sample_arrays++;
+    }
   }
-  j->path[mark] = '\0';
   return true;
 }
 
@@ -259,11 +303,22 @@ static bool well_formed(json *j) {
 
 /* ---- the checks ------------------------------------------------------------------ */
 
+/* The built-ins available here, as tpark_select_backend says. */
+static const char *const builtins[] = {"waitaddress", "keyed_event", "futex", "condvar"};
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+
+static bool available(const char *name) {
+  const tpark_backend *b;
+  return tpark_select_backend(name, &b) == TPARK_OK;
+}
+
 static void check_json_run(void) {
   int status;
-  char *out = run("--quick --json", &status);
-  if (status != 0) fail("parkbench --quick --json did not exit 0", "");
-  json j = {out, NULL, 0, 0, "", 0, {{0}}, {0}};
+  char *out = run(ROUNDS_ARG " --json", &status);
+  if (status != 0) fail("parkbench --json did not exit 0", "");
+  json j;
+  memset(&j, 0, sizeof j);
+  j.s = out;
   if (!well_formed(&j)) {
     char where[80];
     snprintf(where, sizeof where, "%s at byte %zu", j.error, j.at);
@@ -272,30 +327,122 @@ static void check_json_run(void) {
     free(out);
     return;
   }
-  static const char *const builtins[] = {"waitaddress", "keyed_event", "futex", "condvar"};
-  int available = 0;
-  for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
-    const tpark_backend *b;
-    bool here = tpark_select_backend(builtins[k], &b) == TPARK_OK;
+  int n_available = 0;
+  for (size_t k = 0; k < N_BUILTINS; k++) {
+    bool here = available(builtins[k]);
     int found = -1;
     for (int i = 0; i < j.n_backends; i++) {
       if (!strcmp(j.names[i], builtins[k])) found = i;
     }
     if (here) {
-      available++;
+      n_available++;
       if (found < 0) {
         fail("no \"backends\" entry for available backend %s", builtins[k]);
       } else if (j.keys[found] != (1u << KEYS_WANTED) - 1) {
         fail("the entry for %s lacks a measurement", builtins[k]);
+      } else if (j.sample_arrays[found] != 6) {
+        fail("the entry for %s lacks raw ping-pong samples (6 arrays of one per round)",
+             builtins[k]);
       }
     } else if (found >= 0) {
       fail("an entry for %s, which is not available here", builtins[k]);
     }
   }
-  if (j.n_backends != available) fail("%s", "the number of backend entries is wrong");
-  printf("parkbench --quick --json: well-formed, %d backend(s):", j.n_backends);
+  if (j.n_backends != n_available) fail("%s", "the number of backend entries is wrong");
+  if (j.bad_sample_arrays) fail("%s", "a raw-sample array has not one number per round");
+  if (!j.summary) fail("%s", "no \"summary\" across backends");
+  const tpark_backend *def = tpark_default_backend();
+  if (def == NULL || strcmp(j.default_name, def->name) != 0) {
+    fail("the summary's default is \"%s\", not this process's default", j.default_name);
+  }
+  printf("parkbench --json: well-formed, %d backend(s):", j.n_backends);
   for (int i = 0; i < j.n_backends; i++) printf(" %s", j.names[i]);
   printf("\n");
+  free(out);
+}
+
+/* Fields of a CSV line (no quoting: parkbench writes none). */
+static int split_csv(char *line, char **field, int max) {
+  int n = 0;
+  for (char *p = line;; p++) {
+    if (n < max) field[n] = p;
+    n++;
+    p = strchr(p, ',');
+    if (p == NULL) break;
+    *p = '\0';
+  }
+  return n;
+}
+
+static bool is_number(const char *s) {
+  char *end;
+  if (*s == '\0') return false;
+  strtod(s, &end);
+  return *end == '\0';
+}
+
+static void check_csv_run(void) {
+  int status;
+  char *out = run(ROUNDS_ARG " --csv", &status);
+  if (status != 0) fail("parkbench --csv did not exit 0", "");
+  int rows[N_BUILTINS] = {0}, lines = 0;
+  for (char *line = out, *next; *line; line = next) {
+    next = strchr(line, '\n');
+    if (next == NULL) {
+      next = line + strlen(line);
+    } else {
+      *next++ = '\0';
+    }
+    if (lines++ == 0) {
+      if (strcmp(line, "section,subject,measurement,condition,variant,index,value,unit") != 0) {
+        fail("CSV header is \"%s\"", line);
+      }
+      continue;
+    }
+    char *f[8];
+    if (split_csv(line, f, 8) != 8) {
+      fail("CSV line %s has not 8 fields", f[0]);
+      continue;
+    }
+    if (!is_number(f[5]) || !is_number(f[6])) fail("CSV line of %s: index or value not a number", f[1]);
+    for (size_t k = 0; k < N_BUILTINS; k++) {
+      if (!strcmp(f[0], "backends") && !strcmp(f[1], builtins[k]) && !strcmp(f[2], "round_trip") &&
+          (!strcmp(f[3], "free") || !strcmp(f[3], "pinned")) &&
+          (!strcmp(f[4], "tpark") || !strcmp(f[4], "raw"))) {
+        rows[k]++;
+      }
+    }
+  }
+  for (size_t k = 0; k < N_BUILTINS; k++) {
+    int want = available(builtins[k]) ? 4 * ROUNDS : 0;
+    if (rows[k] != want) fail("CSV: wrong number of round-trip samples for %s", builtins[k]);
+  }
+  printf("parkbench --csv: %d lines, header and fields as documented\n", lines);
+  free(out);
+}
+
+static void check_table_run(void) {
+  int status;
+  char *out = run(ROUNDS_ARG, &status);
+  if (status != 0) fail("parkbench (table) did not exit 0", "");
+  for (size_t k = 0; k < N_BUILTINS; k++) {
+    char head[64];
+    snprintf(head, sizeof head, "\n== %s", builtins[k]);
+    if ((strstr(out, head) != NULL) != available(builtins[k])) {
+      fail("the table's part for %s is missing or should not be there", builtins[k]);
+    }
+  }
+  const char *summary = strstr(out, "\n== summary");
+  if (summary == NULL) {
+    fail("%s", "the table has no summary across backends");
+  } else {
+    char marked[64];
+    const tpark_backend *def = tpark_default_backend();
+    snprintf(marked, sizeof marked, "\n%s *", def ? def->name : "?");
+    if (strstr(summary, marked) == NULL) fail("the summary does not mark the default %s", marked + 1);
+    if (strstr(summary, "Keep the default") == NULL) fail("%s", "the summary gives no advice");
+  }
+  printf("parkbench (table): a part per backend and the summary\n");
   free(out);
 }
 
@@ -332,6 +479,9 @@ int main(int argc, char **argv) {
   bench = path;
 
   check_json_run();
+  check_csv_run();
+  check_table_run();
+  check_exit("--json --csv", 2, "exclude");
   check_exit("--help", 0, "usage: parkbench");
   check_exit("--rounds 0", 2, "--rounds");
   check_exit("--iters x", 2, "--iters");

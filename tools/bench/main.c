@@ -1,0 +1,201 @@
+/* parkbench: what a tpark parker costs, next to the best plain use of the OS
+ * primitive that each backend wraps; the command line (this file), the
+ * sections it runs (section.h), the measurements (measure.c), the output
+ * (report.c), the raw baselines per OS (raw_posix.c, raw_windows.c) and the
+ * OS helpers (sys_posix.c, sys_windows.c). */
+#if defined(_WIN32)
+#define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats with msvcrt */
+#endif
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/bench/bench.h"
+#include "tools/bench/measure.h"
+#include "tools/bench/report.h"
+#include "tools/bench/section.h"
+#include "tools/bench/sys.h"
+
+/* The sections, in the order they run and print. */
+static const bench_section *const sections[] = {
+    &backends_section,
+    &checked_section, /* uses the backends found by the backends section */
+};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+/* tools/run --help prints the lines between the USAGE markers (the C string
+ * contents), without building anything: keep one string per line. */
+static void usage(FILE *f) {
+  fputs(
+      /* USAGE BEGIN */
+      "usage: parkbench [--json | --csv] [--quick] [--backend NAME] [--rounds N] [--iters N]\n"
+      "\n"
+      "Measures every tpark backend available here against the best plain use of\n"
+      "the OS primitive it wraps (futex: a 3-state word; condvar: a mutex and\n"
+      "condvar per parker, signalled after unlocking; WaitOnAddress and keyed\n"
+      "events: the obvious loops), interleaved round by round and compared as a\n"
+      "paired ratio: ping-pong round trip (threads free, and both pinned to one\n"
+      "CPU), unpark of an awake owner, park when already unparked, timeout\n"
+      "lateness (never early), footprint and setup cost. Then a summary across\n"
+      "backends: which one is the default, and when to force another.\n"
+      "\n"
+      "  --json          JSON on stdout instead of the table, with every raw sample\n"
+      "  --csv           CSV on stdout, one row per raw sample:\n"
+      "                  section,subject,measurement,condition,variant,index,value,unit\n"
+      "  --quick         a short run (a few seconds): fewer rounds and samples\n"
+      "  --backend NAME  only this backend (waitaddress, keyed_event, futex, condvar)\n"
+      "  --rounds N      ping-pong rounds recorded per placement (default 301, quick 41)\n"
+      "  --iters N       round trips per variant per round (default 100, quick 50)\n"
+      "  --help          this text\n"
+      "  --locks ...     first argument: the lock section instead (tpark_mutex and\n"
+      "                  tpark_wait_on_address; parkbench --locks --help)\n"
+      "\n"
+      "Progress, with the time left, goes to stderr once a run takes longer than\n"
+      "2 s. Exit status: 0, or 2 for bad arguments, 1 when something failed.\n"
+      /* USAGE END */
+      ,
+      f);
+}
+
+static void bad_args(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("parkbench: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n(parkbench --help shows the options)\n", stderr);
+  va_end(ap);
+  exit(2);
+}
+
+static unsigned parse_count(const char *opt, const char *s, unsigned max) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < 1 || v > max) {
+    bad_args("%s wants a whole number from 1 to %u, not \"%s\"", opt, max, s);
+  }
+  return (unsigned)v;
+}
+
+static void parse_args(int argc, char **argv, bench_options *o) {
+  long rounds = -1, iters = -1;
+  bool json = false, csv = false;
+  *o = (bench_options){0};
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *value = NULL;
+    char name[32];
+    /* --opt=value or --opt value, for the options that take one. */
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (len >= sizeof name) len = sizeof name - 1;
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    bool takes_value = !strcmp(name, "--backend") || !strcmp(name, "--rounds") ||
+                       !strcmp(name, "--iters");
+    if (takes_value) {
+      if (eq) {
+        value = eq + 1;
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        bad_args("%s needs a value", name);
+      }
+    } else if (eq) {
+      bad_args("%s takes no value", name);
+    }
+    if (!strcmp(name, "--json")) {
+      json = true;
+    } else if (!strcmp(name, "--csv")) {
+      csv = true;
+    } else if (!strcmp(name, "--quick")) {
+      o->quick = true;
+    } else if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(name, "--backend")) {
+      bool known = false;
+      for (size_t k = 0; k < n_builtin_names; k++) known |= !strcmp(builtin_names[k], value);
+      if (!known) {
+        bad_args("unknown backend \"%s\" (built-in: waitaddress, keyed_event, futex, condvar)",
+                 value);
+      }
+      o->backend = value;
+    } else if (!strcmp(name, "--rounds")) {
+      rounds = parse_count("--rounds", value, 100000);
+    } else if (!strcmp(name, "--iters")) {
+      iters = parse_count("--iters", value, 10000000);
+    } else {
+      bad_args("unknown argument \"%s\"", arg);
+    }
+  }
+  if (json && csv) bad_args("--json and --csv exclude each other");
+  o->format = json ? FORMAT_JSON : csv ? FORMAT_CSV : FORMAT_TABLE;
+  /* Short blocks and many rounds: on a 2-CPU VM free threads switch between
+   * sharing a CPU (~2 us a round trip) and not (~60 us) every few ms, and a
+   * pair of blocks should see the same placement. */
+  o->rounds = rounds > 0 ? (unsigned)rounds : o->quick ? 41 : 301;
+  o->iters = iters > 0 ? (unsigned)iters : o->quick ? 50 : 100;
+  o->op_reps = o->quick ? 11 : 51;
+  o->setup_reps = o->quick ? 20 : 200;
+  o->footprint_pairs = o->quick ? 200 : 1000;
+  o->timeout_budget_s = o->quick ? 0.01 : 0.4;
+  o->timeout_cap = o->quick ? 30 : 200;
+}
+
+static void print_json_head(const bench_options *o) {
+  printf("{\n  \"tool\": \"parkbench\",\n  \"format\": 2,\n");
+  printf("  \"machine\": {\"os\": ");
+  json_str(os_name());
+  printf(", \"cpus\": %d, \"wine\": ", o->cpus);
+  json_str(wine_version());
+  printf(", \"pinned_cpu\": %d},\n", o->cpu);
+  printf("  \"config\": {\"quick\": %s, \"rounds\": %u, \"iters\": %u, \"op_batch\": %u, "
+         "\"op_reps\": %u, \"ratio_bar\": %.2f},\n",
+         o->quick ? "true" : "false", o->rounds, o->iters, OPS_BATCH, o->op_reps, RATIO_BAR);
+  printf("  \"sizeof_parker\": %u", (unsigned)sizeof(tpark_parker));
+}
+
+int lockbench_main(int argc, char **argv); /* lockbench.c: the lock section */
+
+int main(int argc, char **argv) {
+  /* The lock section has a command line of its own (lockbench.c). */
+  if (argc >= 2 && strcmp(argv[1], "--locks") == 0) return lockbench_main(argc - 1, argv + 1);
+  sys_init();
+  bench_options o;
+  parse_args(argc, argv, &o);
+  o.cpus = allowed_cpus(&o.cpu);
+
+  double expected = 0;
+  for (size_t i = 0; i < N_SECTIONS; i++) {
+    if (!sections[i]->prepare(&o)) {
+      fputs("(parkbench --help shows the options)\n", stderr);
+      return 2;
+    }
+    expected += sections[i]->estimate_s(&o);
+  }
+  progress_start(expected);
+  for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->run(&o);
+  progress_done();
+
+  switch (o.format) {
+    case FORMAT_JSON:
+      print_json_head(&o);
+      for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->json(&o);
+      printf("\n}\n");
+      break;
+    case FORMAT_CSV:
+      csv_header();
+      for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->csv(&o);
+      break;
+    case FORMAT_TABLE:
+      for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (i) printf("\n");
+        sections[i]->table(&o);
+      }
+      break;
+  }
+  return fflush(stdout) == 0 ? 0 : 1;
+}
