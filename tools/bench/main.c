@@ -199,3 +199,20 @@ int main(int argc, char **argv) {
   }
   return fflush(stdout) == 0 ? 0 : 1;
 }
+
+/* sys.h's helpers that need no OS. */
+void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("parkbench: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (p == NULL) die("out of memory");
+  return p;
+}

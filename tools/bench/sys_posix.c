@@ -103,20 +103,4 @@ void *aligned_zalloc(size_t size, size_t align) {
 
 void aligned_free(void *p) { free(p); }
 
-void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("parkbench: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-void *xcalloc(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size ? size : 1);
-  if (p == NULL) die("out of memory");
-  return p;
-}
-
 #endif /* !_WIN32 */
