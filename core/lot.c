@@ -348,6 +348,16 @@ static void unlock_bucket_pair(bucket *b1, bucket *b2) {
   if (b2 != b1) wl_unlock(&b2->lock);
 }
 
+size_t tpark__lot_queued(const void *key) {
+  bucket *b = lock_bucket(key);
+  size_t n = 0;
+  for (tpark__thread *cur = b->head; cur != NULL; cur = cur->next_in_queue) {
+    if (key_of(cur) == key) n++;
+  }
+  wl_unlock(&b->lock);
+  return n;
+}
+
 /* Removes cur from b's queue; prev is the node before it (NULL: head). */
 static void unlink_after(bucket *b, tpark__thread *prev, tpark__thread *cur) {
   tpark__thread *next = cur->next_in_queue;

@@ -47,6 +47,10 @@ void tpark__lot_bind(tpark_parker *p, const tpark_backend *b);
 /* Buckets in the lot's current table (0 before first use); for tests. */
 size_t tpark__lot_table_size(void);
 
+/* Threads queued on key right now (under its bucket lock); for tests that
+ * must know a thread is really in the lot, not just about to park. */
+size_t tpark__lot_queued(const void *key);
+
 /* Bounded exponential backoff before parking (parking_lot's SpinWait): a few
  * rounds of pause instructions, then a few yields, then "park now". */
 typedef struct tpark__spin {
