@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/checked_internal.h"
+#include "core/internal.h"
 #include "platform/os.h"
 
 /* ---- the wrappers -------------------------------------------------------- */
@@ -439,21 +440,12 @@ void tpark__checked_init(const tpark_backend *self, tpark_parker *p) {
 
 /* ---- public -------------------------------------------------------------- */
 
-static bool is_complete(const tpark_backend *b) {
-  /* Any ABI version tpark_init_with accepts; the wrapper itself offers no
-   * native address wait (tpark/wait.h then runs on its parkers). */
-  return b->abi_version >= 1 && b->abi_version <= TPARK_BACKEND_ABI_VERSION && b->name != NULL &&
-         b->prepare_park != NULL && b->park != NULL && b->park_until != NULL &&
-         b->timed_out != NULL && b->unpark_lock != NULL && b->unpark != NULL &&
-         b->now != NULL && b->thread_yield != NULL;
-}
-
 const tpark_backend *tpark_checked_inner(const tpark_backend *b) {
   return b != NULL && b->prepare_park == tpark__checked_prepare_park ? inner_of(b) : NULL;
 }
 
 const tpark_backend *tpark_checked_backend(const tpark_backend *inner) {
-  if (inner == NULL || !is_complete(inner)) return NULL;
+  if (inner == NULL || !tpark__backend_complete(inner)) return NULL;
   if (tpark_checked_inner(inner) != NULL) return inner;
   if (pthread_once(&setup_once, setup) != 0 || table == NULL) return NULL;
   if (pthread_mutex_lock(&registry_lock) != 0) return NULL;

@@ -1,8 +1,10 @@
 /* Internal header (not installed): deadline arithmetic shared by the core and
- * the backends. Pure functions, unit-tested in tests/deadline_test.c. */
+ * the backends (pure functions, unit-tested in tests/deadline_test.c), and
+ * the vtable check the core shares with checked mode. */
 #ifndef TPARK_CORE_INTERNAL_H
 #define TPARK_CORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -10,6 +12,10 @@
 
 #define TPARK_NS_PER_SEC UINT64_C(1000000000)
 #define TPARK_NS_PER_MS UINT64_C(1000000)
+
+/* What tpark_init_with accepts (core/tpark.c): a known ABI version, a name,
+ * every required member, and both or neither native address-wait member. */
+bool tpark__backend_complete(const tpark_backend *b);
 
 /* a + b, saturating at TPARK_NEVER. */
 static inline tpark_instant tpark__add_sat(tpark_instant a, uint64_t b) {

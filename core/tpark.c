@@ -9,7 +9,7 @@
 #include "platform/os.h"
 #include "tpark/backend.h"
 
-static bool is_complete(const tpark_backend *b) {
+bool tpark__backend_complete(const tpark_backend *b) {
   /* A version-1 struct may end at `context`: read nothing beyond it. */
   if (b->abi_version < 1 || b->abi_version > TPARK_BACKEND_ABI_VERSION) return false;
   if (b->abi_version >= 2 && (b->wait_on_address == NULL) != (b->wake_by_address == NULL)) {
@@ -22,7 +22,7 @@ static bool is_complete(const tpark_backend *b) {
 }
 
 tpark_status tpark_init_with(tpark_parker *p, const tpark_backend *b) {
-  if (p == NULL || b == NULL || !is_complete(b)) return TPARK_EINVAL;
+  if (p == NULL || b == NULL || !tpark__backend_complete(b)) return TPARK_EINVAL;
   if (b->prepare_park == tpark__checked_prepare_park) tpark__checked_init(b, p);
   p->backend_ = b;
   p->state_.word = 0;
