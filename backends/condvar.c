@@ -81,8 +81,7 @@ static void condvar_prepare_park(const tpark_backend *self, tpark_parker *p) {
   __atomic_store_n(&p->state_.u32, PARKED, __ATOMIC_RELAXED);
 }
 
-static bool condvar_park_until(const tpark_backend *self, tpark_parker *p,
-                               tpark_instant deadline) {
+static bool condvar_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   uint32_t *word = &p->state_.u32;
   /* Already unparked: no mutex. */
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == EMPTY) return true;
@@ -98,17 +97,15 @@ static bool condvar_park_until(const tpark_backend *self, tpark_parker *p,
     if (deadline != TPARK_NEVER && condvar_now(self) >= deadline) {
       /* Commit to the timeout, back to PARKED: a later unpark_lock then
        * knows no one sleeps. If an unpark_lock won meanwhile, loop. */
-      if (s == PARKED || __atomic_compare_exchange_n(word, &s, PARKED, false,
-                                                     __ATOMIC_ACQUIRE,
+      if (s == PARKED || __atomic_compare_exchange_n(word, &s, PARKED, false, __ATOMIC_ACQUIRE,
                                                      __ATOMIC_ACQUIRE)) {
         unparked = false;
         break;
       }
       continue;
     }
-    if (s == PARKED &&
-        !__atomic_compare_exchange_n(word, &s, SLEEPING, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_ACQUIRE)) {
+    if (s == PARKED && !__atomic_compare_exchange_n(word, &s, SLEEPING, false, __ATOMIC_ACQUIRE,
+                                                    __ATOMIC_ACQUIRE)) {
       continue; /* unparked meanwhile */
     }
     int err;

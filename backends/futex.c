@@ -35,8 +35,7 @@ static void futex_prepare_park(const tpark_backend *self, tpark_parker *p) {
   __atomic_store_n(&p->state_.u32, PARKED, __ATOMIC_RELAXED);
 }
 
-static bool futex_park_until(const tpark_backend *self, tpark_parker *p,
-                             tpark_instant deadline) {
+static bool futex_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   uint32_t *word = &p->state_.u32;
   for (;;) {
     uint32_t s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
@@ -44,24 +43,21 @@ static bool futex_park_until(const tpark_backend *self, tpark_parker *p,
     if (deadline != TPARK_NEVER && futex_now(self) >= deadline) {
       /* Commit to the timeout, back to PARKED: a later unpark_lock then
        * knows no one sleeps. If an unpark_lock won meanwhile, loop. */
-      if (s == PARKED || __atomic_compare_exchange_n(word, &s, PARKED, false,
-                                                     __ATOMIC_ACQUIRE,
+      if (s == PARKED || __atomic_compare_exchange_n(word, &s, PARKED, false, __ATOMIC_ACQUIRE,
                                                      __ATOMIC_ACQUIRE)) {
         return false;
       }
       continue;
     }
-    if (s == PARKED &&
-        !__atomic_compare_exchange_n(word, &s, SLEEPING, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_ACQUIRE)) {
+    if (s == PARKED && !__atomic_compare_exchange_n(word, &s, SLEEPING, false, __ATOMIC_ACQUIRE,
+                                                    __ATOMIC_ACQUIRE)) {
       continue; /* unparked meanwhile */
     }
     /* An absolute CLOCK_MONOTONIC deadline: the very clock of futex_now, so
      * no conversion can make the wait end early by rounding. */
     struct timespec ts = tpark__timespec(deadline);
     if (tpark_os(futex)(word, FUTEX_OP_WAIT_BITSET_PRIVATE, SLEEPING,
-                        deadline == TPARK_NEVER ? NULL : &ts,
-                        FUTEX_BITSET_MATCH_ANY) != 0) {
+                        deadline == TPARK_NEVER ? NULL : &ts, FUTEX_BITSET_MATCH_ANY) != 0) {
       int err = errno;
       /* EAGAIN: the word was no longer SLEEPING; EINTR: a signal;
        * ETIMEDOUT: the loop checks the clock itself. */
@@ -92,8 +88,7 @@ static void futex_unpark(const tpark_backend *self, void *token) {
   if (token == NULL) return;
   /* The parker may be gone already (its owner returned and freed it): the
    * kernel only uses the address, and EFAULT means the memory went away. */
-  if (tpark_os(futex)(token, FUTEX_OP_WAKE_PRIVATE, 1, NULL, 0) < 0 &&
-      errno != EFAULT) {
+  if (tpark_os(futex)(token, FUTEX_OP_WAKE_PRIVATE, 1, NULL, 0) < 0 && errno != EFAULT) {
     tpark__os_fatal("futex(FUTEX_WAKE)", "errno", errno);
   }
 }
@@ -104,8 +99,7 @@ static void futex_thread_yield(const tpark_backend *self) {
 }
 
 static tpark_status futex_create(tpark_backend *b) {
-  if (!tpark_os_has(futex) || !tpark_os_has(clock_gettime) ||
-      !tpark_os_has(sched_yield)) {
+  if (!tpark_os_has(futex) || !tpark_os_has(clock_gettime) || !tpark_os_has(sched_yield)) {
     return TPARK_ENOTSUP;
   }
   /* A kernel without futexes (or a seccomp filter) answers ENOSYS. */

@@ -57,8 +57,8 @@ struct tpark_mock {
   pthread_mutex_t mutex;
   pthread_cond_t changed;
   tpark_instant now;
-  size_t sleepers;   /* ASLEEP records */
-  size_t in_park;    /* threads inside a blocking park (any phase) */
+  size_t sleepers; /* ASLEEP records */
+  size_t in_park;  /* threads inside a blocking park (any phase) */
   struct sleep *first, *last;
   struct handle *handles;
   size_t n_handles, cap_handles;
@@ -112,8 +112,8 @@ static const char *label_of(tpark_mock *m, const tpark_parker *p) {
 }
 
 /* Appends an event; m is locked. */
-static void record(tpark_mock *m, tpark_mock_op op, const tpark_parker *p,
-                   tpark_instant deadline, bool hit) {
+static void record(tpark_mock *m, tpark_mock_op op, const tpark_parker *p, tpark_instant deadline,
+                   bool hit) {
   m->events = grow(m->events, &m->cap_events, m->n_events, sizeof *m->events,
                    "out of memory for the event log");
   tpark_mock_event e = {op, p, m->now, deadline, hit, p ? label_of(m, p) : NULL};
@@ -123,13 +123,22 @@ static void record(tpark_mock *m, tpark_mock_op op, const tpark_parker *p,
 static void link_sleep(tpark_mock *m, struct sleep *s) {
   s->prev = m->last;
   s->next = NULL;
-  if (m->last) m->last->next = s; else m->first = s;
+  if (m->last)
+    m->last->next = s;
+  else
+    m->first = s;
   m->last = s;
 }
 
 static void unlink_sleep(tpark_mock *m, struct sleep *s) {
-  if (s->prev) s->prev->next = s->next; else m->first = s->next;
-  if (s->next) s->next->prev = s->prev; else m->last = s->prev;
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    m->first = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  else
+    m->last = s->prev;
   s->prev = s->next = NULL;
 }
 
@@ -182,8 +191,7 @@ static void mock_prepare_park(const tpark_backend *self, tpark_parker *p) {
   unlock(m);
 }
 
-static bool mock_park_until(const tpark_backend *self, tpark_parker *p,
-                            tpark_instant deadline) {
+static bool mock_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   tpark_mock *m = self->context;
   bool unparked;
   lock(m);
@@ -268,9 +276,7 @@ static void mock_unpark(const tpark_backend *self, void *token) {
   unlock(m);
 }
 
-static tpark_instant mock_now(const tpark_backend *self) {
-  return tpark_mock_now(self->context);
-}
+static tpark_instant mock_now(const tpark_backend *self) { return tpark_mock_now(self->context); }
 
 static void mock_thread_yield(const tpark_backend *self) {
   (void)self;
@@ -452,11 +458,16 @@ tpark_mock_result tpark_mock_run_until_idle(tpark_mock *m, tpark_instant limit,
 
 const char *tpark_mock_result_name(tpark_mock_result r) {
   switch (r) {
-    case TPARK_MOCK_IDLE: return "IDLE";
-    case TPARK_MOCK_LIMIT: return "LIMIT";
-    case TPARK_MOCK_DEADLOCK: return "DEADLOCK";
-    case TPARK_MOCK_TIMEOUT: return "TIMEOUT";
-    case TPARK_MOCK_EINVAL: return "EINVAL";
+    case TPARK_MOCK_IDLE:
+      return "IDLE";
+    case TPARK_MOCK_LIMIT:
+      return "LIMIT";
+    case TPARK_MOCK_DEADLOCK:
+      return "DEADLOCK";
+    case TPARK_MOCK_TIMEOUT:
+      return "TIMEOUT";
+    case TPARK_MOCK_EINVAL:
+      return "EINVAL";
   }
   return "?";
 }
@@ -472,8 +483,8 @@ tpark_status tpark_mock_label(tpark_mock *m, const tpark_parker *p, const char *
   }
   lock(m);
   /* Old names stay allocated: events recorded earlier point to them. */
-  m->labels = grow(m->labels, &m->cap_labels, m->n_labels, sizeof *m->labels,
-                   "out of memory for a label");
+  m->labels =
+      grow(m->labels, &m->cap_labels, m->n_labels, sizeof *m->labels, "out of memory for a label");
   struct label l = {p, copy};
   m->labels[m->n_labels++] = l;
   unlock(m);
@@ -521,7 +532,10 @@ size_t tpark_mock_describe(tpark_mock *m, char *buf, size_t cap) {
   for (struct sleep *s = m->first; s; s = s->next) {
     const char *label = label_of(m, s->parker);
     put(&t, "  parker %p ", (const void *)s->parker);
-    if (label) put(&t, "\"%s\"", label); else put(&t, "(no label)");
+    if (label)
+      put(&t, "\"%s\"", label);
+    else
+      put(&t, "(no label)");
     if (s->phase == ASLEEP) {
       put(&t, ": asleep since ");
       put_instant(&t, s->since);
@@ -555,13 +569,20 @@ void tpark_mock_clear_events(tpark_mock *m) {
 
 const char *tpark_mock_op_name(tpark_mock_op op) {
   switch (op) {
-    case TPARK_MOCK_PREPARE: return "PREPARE";
-    case TPARK_MOCK_SLEEP: return "SLEEP";
-    case TPARK_MOCK_WOKEN: return "WOKEN";
-    case TPARK_MOCK_TIMED_OUT: return "TIMED_OUT";
-    case TPARK_MOCK_UNPARK_LOCK: return "UNPARK_LOCK";
-    case TPARK_MOCK_UNPARK: return "UNPARK";
-    case TPARK_MOCK_ADVANCE: return "ADVANCE";
+    case TPARK_MOCK_PREPARE:
+      return "PREPARE";
+    case TPARK_MOCK_SLEEP:
+      return "SLEEP";
+    case TPARK_MOCK_WOKEN:
+      return "WOKEN";
+    case TPARK_MOCK_TIMED_OUT:
+      return "TIMED_OUT";
+    case TPARK_MOCK_UNPARK_LOCK:
+      return "UNPARK_LOCK";
+    case TPARK_MOCK_UNPARK:
+      return "UNPARK";
+    case TPARK_MOCK_ADVANCE:
+      return "ADVANCE";
   }
   return "?";
 }

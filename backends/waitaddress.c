@@ -74,8 +74,7 @@ static void waitaddress_unpark(const tpark_backend *self, void *token) {
 
 /* The native address wait (tpark/wait.h over WaitOnAddress itself). */
 static bool waitaddress_wait_on_address(const tpark_backend *self, volatile void *addr,
-                                        const void *compare, size_t size,
-                                        tpark_instant deadline) {
+                                        const void *compare, size_t size, tpark_instant deadline) {
   const struct waitaddress *wa = self->context;
   for (;;) {
     uint32_t ms = TPARK_WIN_INFINITE;

@@ -78,18 +78,22 @@ static void violation(const char *rule, const char *call, uintptr_t parker,
 /* ---- the side table ------------------------------------------------------ */
 
 enum state {
-  FREE = 0,  /* slot unused */
-  UNKNOWN,   /* forgotten earlier: the next call is trusted */
-  IDLE,      /* initialised, never prepared */
-  PREPARED,  /* owner: the thread that prepared */
-  PARKING,   /* the owner is in park/park_until */
-  WOKEN,     /* the cycle's park returned true */
-  TIMED_OUT  /* the cycle's park_until returned false */
+  FREE = 0, /* slot unused */
+  UNKNOWN,  /* forgotten earlier: the next call is trusted */
+  IDLE,     /* initialised, never prepared */
+  PREPARED, /* owner: the thread that prepared */
+  PARKING,  /* the owner is in park/park_until */
+  WOKEN,    /* the cycle's park returned true */
+  TIMED_OUT /* the cycle's park_until returned false */
 };
 
-static const char *const state_names[] = {
-    "free", "unknown", "initialised and never prepared", "prepared", "parked",
-    "woken: its park returned true", "timed out: its park_until returned false"};
+static const char *const state_names[] = {"free",
+                                          "unknown",
+                                          "initialised and never prepared",
+                                          "prepared",
+                                          "parked",
+                                          "woken: its park returned true",
+                                          "timed out: its park_until returned false"};
 
 #define N_BUCKETS 256u
 #define N_SLOTS 8u
@@ -114,9 +118,7 @@ static uint64_t mix(uintptr_t parker) {
   return ((uint64_t)parker >> 3) * UINT64_C(0x9E3779B97F4A7C15);
 }
 
-static bucket *bucket_of(uintptr_t parker) {
-  return &table[(mix(parker) >> 40) % N_BUCKETS];
-}
+static bucket *bucket_of(uintptr_t parker) { return &table[(mix(parker) >> 40) % N_BUCKETS]; }
 
 static unsigned filter_bit(uintptr_t parker) { return (unsigned)(mix(parker) >> 52) & 255u; }
 
@@ -246,8 +248,7 @@ void tpark__checked_prepare_park(const tpark_backend *self, tpark_parker *p) {
       uint64_t owner = s->owner;
       unlock(b);
       violation("one park per cycle", "tpark_prepare_park", a, self,
-                "thread %" PRIu64 " is parked on it; prepare again once its park returned",
-                owner);
+                "thread %" PRIu64 " is parked on it; prepare again once its park returned", owner);
     }
     s->state = PREPARED;
     s->owner = me();
@@ -305,8 +306,7 @@ static void checked_park(const tpark_backend *self, tpark_parker *p) {
   end_park((uintptr_t)p, true);
 }
 
-static bool checked_park_until(const tpark_backend *self, tpark_parker *p,
-                               tpark_instant deadline) {
+static bool checked_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   begin_park(self, (uintptr_t)p, "tpark_park_until");
   bool unparked = inner_of(self)->park_until(inner_of(self), p, deadline);
   end_park((uintptr_t)p, unparked);
@@ -330,8 +330,7 @@ static bool checked_timed_out(const tpark_backend *self, tpark_parker *p) {
     if (owner != me()) {
       unlock(b);
       violation("owner only", "tpark_timed_out", a, self,
-                "thread %" PRIu64 " prepared it; only that thread may call tpark_timed_out",
-                owner);
+                "thread %" PRIu64 " prepared it; only that thread may call tpark_timed_out", owner);
     }
   }
   unlock(b);
@@ -391,10 +390,9 @@ static void checked_unpark(const tpark_backend *self, void *token) {
   if (i >= records.n || !records.v[i].live || records.v[i].generation != generation) {
     bool stale = i < records.n && generation != 0 && generation < records.v[i].generation;
     /* The parker is known while the record was not reused since. */
-    uintptr_t parker =
-        stale && !records.v[i].live && generation + 1 == records.v[i].generation
-            ? records.v[i].parker
-            : 0;
+    uintptr_t parker = stale && !records.v[i].live && generation + 1 == records.v[i].generation
+                           ? records.v[i].parker
+                           : 0;
     pthread_mutex_unlock(&records.lock);
     violation("one unpark per handle", "tpark_unpark", parker, self, "%s",
               stale ? "this handle was unparked already; each tpark_unpark_lock gets exactly "
@@ -486,8 +484,7 @@ static int checked_mode(void) {
       : strcmp(v, "1") == 0                            ? MODE_ON
                                                        : MODE_BAD;
   int unread = MODE_UNREAD;
-  if (__atomic_compare_exchange_n(&mode, &unread, m, false, __ATOMIC_ACQ_REL,
-                                  __ATOMIC_ACQUIRE)) {
+  if (__atomic_compare_exchange_n(&mode, &unread, m, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     if (m == MODE_BAD) {
       fprintf(stderr,
               "tpark: TPARK_CHECKED=\"%s\" is not valid: 1 turns checked mode on; unset, "

@@ -60,11 +60,11 @@ int tpark__conformance_live_threads;
 static pthread_t check_thread;
 static jmp_buf failure_jump;
 static char failure[MSG_CAP];
-static int in_child;                 /* this process runs one check for its parent */
+static int in_child; /* this process runs one check for its parent */
 #if defined(CONFORMANCE_FORK)
-static int result_fd = -1;           /* the child's end of the pipe */
+static int result_fd = -1; /* the child's end of the pipe */
 #elif defined(CONFORMANCE_SPAWN)
-static HANDLE result_handle;         /* the child's end of the pipe */
+static HANDLE result_handle; /* the child's end of the pipe */
 #endif
 
 /* In a child: sends the failure to the parent and ends the process. */
@@ -183,8 +183,7 @@ static void *watchdog_main(void *arg) {
     if (started != 0 && (long)time(NULL) - started > (long)timeout_s()) {
       report("ERROR %s: %s: no result after %u s (timeout)",
              __atomic_load_n(&current_check, __ATOMIC_ACQUIRE),
-             __atomic_load_n(&watchdog.hang, __ATOMIC_ACQUIRE),
-             timeout_s());
+             __atomic_load_n(&watchdog.hang, __ATOMIC_ACQUIRE), timeout_s());
       run_errors++;
       summary();
       _Exit(1);
@@ -245,7 +244,8 @@ static enum outcome run_forked(const struct tpark__conformance_check *c, char *m
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
     snprintf(msg, MSG_CAP, "%s: no result after %u s (timeout)", c->hang, timeout_s());
   } else if (WIFSIGNALED(status)) {
-    snprintf(msg, MSG_CAP, "crashed: signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    snprintf(msg, MSG_CAP, "crashed: signal %d (%s)", WTERMSIG(status),
+             strsignal(WTERMSIG(status)));
   } else {
     snprintf(msg, MSG_CAP,
              "exited with status %d, no failure reported (a sanitizer's report on stderr?)",

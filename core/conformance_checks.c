@@ -221,9 +221,8 @@ static void *clock_reader(void *arg) {
     tpark_instant now = tpark_now(c->p);
     EXPECT(now >= seen, CLOCK, "now() is %llu after another thread read %llu",
            (unsigned long long)now, (unsigned long long)seen);
-    while (seen < now &&
-           !__atomic_compare_exchange_n(&c->latest, &seen, now, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
+    while (seen < now && !__atomic_compare_exchange_n(&c->latest, &seen, now, false,
+                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     }
     if (fake_time() && i % 100 == 0) advance(1000);
   }
@@ -381,7 +380,8 @@ static void check_never_early(void) {
     char early[32], timeout[32];
     EXPECT(!r, NO_SPURIOUS, "park_until (timeout %s) returned true, not unparked",
            duration(timeout, sizeof timeout, timeouts[i]));
-    EXPECT(now >= deadline, NEVER_EARLY, "park_until returned false %s before its deadline (timeout %s)",
+    EXPECT(now >= deadline, NEVER_EARLY,
+           "park_until returned false %s before its deadline (timeout %s)",
            duration(early, sizeof early, deadline - now),
            duration(timeout, sizeof timeout, timeouts[i]));
     EXPECT(tpark_timed_out(&p), TIMED_OUT, "false after a timeout with no unpark_lock since");
@@ -572,7 +572,7 @@ struct queue {
   long woken;    /* parks that ended unparked (workers' count) */
   long unparked; /* unpark_locks of queued parkers (wakers' count) */
   long timeouts;
-  bool timed;    /* workers use park_until */
+  bool timed; /* workers use park_until */
 };
 
 static void q_remove(struct queue *q, tpark_parker *p) {
@@ -656,8 +656,7 @@ static void run_queue(bool timed) {
   EXPECT(q.woken == q.unparked, NEVER_LOST, "%ld parks returned unparked, %ld unpark_locks",
          q.woken, q.unparked);
   EXPECT(q.woken + q.timeouts == (long)WORKERS * CYCLES, NEVER_LOST,
-         "%ld unparked + %ld timed out of %ld parks", q.woken, q.timeouts,
-         (long)WORKERS * CYCLES);
+         "%ld unparked + %ld timed out of %ld parks", q.woken, q.timeouts, (long)WORKERS * CYCLES);
   EXPECT(timed || q.timeouts == 0, NO_SPURIOUS, "park timed out");
 }
 

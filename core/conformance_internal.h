@@ -13,16 +13,16 @@
 #define NEVER_LOST "never lost"   /* an unpark_lock after prepare_park makes park return true */
 #define NEVER_EARLY "never early" /* park_until returns false only after its deadline */
 #define NO_SPURIOUS "no spurious return" /* park returns only after an unpark_lock of its cycle */
-#define ONE_CYCLE "one cycle"     /* an unpark_lock counts only for the cycle it hit */
-#define PAST_DEADLINE "past deadline" /* a passed deadline: false at once */
-#define TIMED_OUT "timed_out"     /* true after a timeout unless unparked since */
-#define ORDERING "memory ordering" /* waker's writes before unpark_lock visible after park */
-#define LIFETIME "lifetime"       /* unpark does not touch the parker */
-#define CLOCK "clock"             /* now() never decreases; deadlines saturate */
-#define VTABLE "vtable"           /* tpark/backend.h's rules for the struct */
-#define COPY "copy"               /* a copy of a valid backend is a valid backend */
+#define ONE_CYCLE "one cycle"            /* an unpark_lock counts only for the cycle it hit */
+#define PAST_DEADLINE "past deadline"    /* a passed deadline: false at once */
+#define TIMED_OUT "timed_out"            /* true after a timeout unless unparked since */
+#define ORDERING "memory ordering"       /* waker's writes before unpark_lock visible after park */
+#define LIFETIME "lifetime"              /* unpark does not touch the parker */
+#define CLOCK "clock"                    /* now() never decreases; deadlines saturate */
+#define VTABLE "vtable"                  /* tpark/backend.h's rules for the struct */
+#define COPY "copy"                      /* a copy of a valid backend is a valid backend */
 #define UNPARK_BLOCKS "unpark does not block" /* unless TPARK_CONFORMANCE_UNPARK_MAY_BLOCK */
-#define SETUP "setup"             /* create, threads */
+#define SETUP "setup"                         /* create, threads */
 
 /* ---- the run's state (defined in conformance.c) ---------------------------- */
 

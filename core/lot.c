@@ -132,8 +132,8 @@ static void wl_unlock_slow(word_lock *l) {
 
     /* Locked again meanwhile: leave the waking to its unlock. */
     if (s & WL_LOCKED) {
-      if (__atomic_compare_exchange_n(&l->state, &s, s & ~WL_QUEUE_LOCKED, true,
-                                      __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {
+      if (__atomic_compare_exchange_n(&l->state, &s, s & ~WL_QUEUE_LOCKED, true, __ATOMIC_RELEASE,
+                                      __ATOMIC_ACQUIRE)) {
         return;
       }
       continue;
@@ -247,9 +247,7 @@ static void append(bucket *b, tpark__thread *t) {
   b->tail = t;
 }
 
-static const void *key_of(tpark__thread *t) {
-  return __atomic_load_n(&t->key, __ATOMIC_RELAXED);
-}
+static const void *key_of(tpark__thread *t) { return __atomic_load_n(&t->key, __ATOMIC_RELAXED); }
 
 /* Grows the table for `threads` live threads, if it is too small. */
 static void grow(size_t threads) {
@@ -429,10 +427,8 @@ static void handles_unpark(handles *hs) {
 
 tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx),
                                      void (*before_sleep)(void *ctx),
-                                     void (*timed_out)(void *ctx, const void *key,
-                                                       bool was_last),
-                                     void *ctx, uintptr_t park_token,
-                                     tpark_instant deadline) {
+                                     void (*timed_out)(void *ctx, const void *key, bool was_last),
+                                     void *ctx, uintptr_t park_token, tpark_instant deadline) {
   tpark_lot_park_result r = {TPARK_LOT_UNPARKED, TPARK_LOT_DEFAULT_UNPARK_TOKEN};
   tpark__thread *me = enter();
   tpark__lot_bind(&me->parker, tpark__lot_backend());
@@ -483,8 +479,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
 }
 
 tpark_lot_unpark_result tpark_lot_unpark_one(
-    const void *key, uintptr_t (*callback)(void *ctx, tpark_lot_unpark_result result),
-    void *ctx) {
+    const void *key, uintptr_t (*callback)(void *ctx, tpark_lot_unpark_result result), void *ctx) {
   tpark_lot_unpark_result r = {0, 0, false, false};
   bucket *b = lock_bucket(key);
   tpark__thread *prev = NULL, *cur = b->head;
@@ -532,8 +527,7 @@ size_t tpark_lot_unpark_all(const void *key, uintptr_t unpark_token) {
 
 tpark_lot_unpark_result tpark_lot_unpark_requeue(
     const void *from, const void *to, tpark_lot_requeue_op (*validate)(void *ctx),
-    uintptr_t (*callback)(void *ctx, tpark_lot_requeue_op op,
-                          tpark_lot_unpark_result result),
+    uintptr_t (*callback)(void *ctx, tpark_lot_requeue_op op, tpark_lot_unpark_result result),
     void *ctx) {
   tpark_lot_unpark_result r = {0, 0, false, false};
   bucket *bf, *bt;

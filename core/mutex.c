@@ -16,20 +16,15 @@
 #define TOKEN_NORMAL ((uintptr_t)0)
 #define TOKEN_HANDOFF ((uintptr_t)1)
 
-static unsigned char load(tpark_mutex *m) {
-  return __atomic_load_n(&m->state_, __ATOMIC_RELAXED);
-}
+static unsigned char load(tpark_mutex *m) { return __atomic_load_n(&m->state_, __ATOMIC_RELAXED); }
 
-static bool cas(tpark_mutex *m, unsigned char *expected, unsigned char desired,
-                int success_order) {
+static bool cas(tpark_mutex *m, unsigned char *expected, unsigned char desired, int success_order) {
   return __atomic_compare_exchange_n(&m->state_, expected, desired, true, success_order,
                                      __ATOMIC_RELAXED);
 }
 
 /* Under the bucket lock: park only if still locked with PARKED set. */
-static bool validate(void *ctx) {
-  return load(ctx) == (LOCKED | PARKED);
-}
+static bool validate(void *ctx) { return load(ctx) == (LOCKED | PARKED); }
 
 /* Under the bucket lock, after a timeout: the last waiter clears PARKED. */
 static void timed_out(void *ctx, const void *key, bool was_last) {
@@ -53,8 +48,8 @@ static bool lock_slow(tpark_mutex *m, tpark_instant deadline) {
       continue;
     }
     if (!(s & PARKED) && !cas(m, &s, s | PARKED, __ATOMIC_RELAXED)) continue;
-    tpark_lot_park_result r = tpark_lot_park(m, validate, NULL, timed_out, m,
-                                             TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
+    tpark_lot_park_result r =
+        tpark_lot_park(m, validate, NULL, timed_out, m, TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
     if (r.status == TPARK_LOT_UNPARKED && r.unpark_token == TOKEN_HANDOFF) {
       /* The unlocker kept LOCKED set for us; its writes are visible (the
        * park's acquire). */

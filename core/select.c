@@ -38,8 +38,8 @@ static tpark_status instance(size_t i, const tpark_backend **out) {
       free(fresh);
       return s;
     }
-    if (__atomic_compare_exchange_n(&instances[i], &b, fresh, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (__atomic_compare_exchange_n(&instances[i], &b, fresh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
       b = fresh;
     } else { /* another thread published first: b is its instance */
       builtins[i]()->destroy(fresh);
@@ -93,14 +93,19 @@ static void report_no_default(tpark_status s, const char *forced) {
       size_t used = strlen(names);
       snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", builtins[i]()->name);
     }
-    fprintf(stderr, "tpark: TPARK_BACKEND=\"%s\" names no built-in backend (%s); "
-            "no other backend was tried\n", forced, names);
+    fprintf(stderr,
+            "tpark: TPARK_BACKEND=\"%s\" names no built-in backend (%s); "
+            "no other backend was tried\n",
+            forced, names);
     return;
   }
-  fprintf(stderr, "tpark: TPARK_BACKEND=\"%s\" forces the %s backend and it cannot be set up: %s; "
-          "no other backend was tried\n", forced, forced,
-          s == TPARK_ENOTSUP ? "this system lacks the OS functions it needs (TPARK_ENOTSUP)"
-                             : "an OS call of its setup failed or memory ran out (TPARK_ENOBACKEND)");
+  fprintf(stderr,
+          "tpark: TPARK_BACKEND=\"%s\" forces the %s backend and it cannot be set up: %s; "
+          "no other backend was tried\n",
+          forced, forced,
+          s == TPARK_ENOTSUP
+              ? "this system lacks the OS functions it needs (TPARK_ENOTSUP)"
+              : "an OS call of its setup failed or memory ran out (TPARK_ENOBACKEND)");
 }
 
 static tpark_status automatic_default(const tpark_backend **out) {
@@ -111,8 +116,8 @@ static tpark_status automatic_default(const tpark_backend **out) {
     tpark_status s = choose(&b, &forced);
     if (s == TPARK_OK) s = tpark__checked_default(&b); /* TPARK_CHECKED */
     uintptr_t mine = s == TPARK_OK ? (uintptr_t)b : ((uintptr_t)-s << 1) | 1;
-    if (__atomic_compare_exchange_n(&auto_choice, &choice, mine, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (__atomic_compare_exchange_n(&auto_choice, &choice, mine, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
       choice = mine;
       if (s != TPARK_OK) report_no_default(s, forced); /* once per process */
     }

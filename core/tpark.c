@@ -15,10 +15,9 @@ bool tpark__backend_complete(const tpark_backend *b) {
   if (b->abi_version >= 2 && (b->wait_on_address == NULL) != (b->wake_by_address == NULL)) {
     return false; /* a native address wait needs both halves */
   }
-  return b->name != NULL &&
-         b->prepare_park != NULL && b->park != NULL && b->park_until != NULL &&
-         b->timed_out != NULL && b->unpark_lock != NULL && b->unpark != NULL &&
-         b->now != NULL && b->thread_yield != NULL;
+  return b->name != NULL && b->prepare_park != NULL && b->park != NULL && b->park_until != NULL &&
+         b->timed_out != NULL && b->unpark_lock != NULL && b->unpark != NULL && b->now != NULL &&
+         b->thread_yield != NULL;
 }
 
 tpark_status tpark_init_with(tpark_parker *p, const tpark_backend *b) {

@@ -61,9 +61,8 @@ bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size
   const tpark_backend *b = native(tpark__lot_backend());
   if (b != NULL) return b->wait_on_address(b, addr, compare, size, deadline);
   struct wait_ctx w = {addr, compare, size};
-  tpark_lot_park_result r =
-      tpark_lot_park((const void *)addr, still_equal, NULL, NULL, &w,
-                     TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
+  tpark_lot_park_result r = tpark_lot_park((const void *)addr, still_equal, NULL, NULL, &w,
+                                           TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
   return r.status != TPARK_LOT_TIMED_OUT;
 }
 

@@ -9,8 +9,7 @@
 
 /* The real functions (platform/posix.c, platform/windows.c). Declared for
  * every OS; only those of this OS are defined and referenced. */
-#define TPARK_OS_DECLARE_REAL(name, where, cc, ret, params) \
-  tpark_os_##name##_fn tpark__real_##name;
+#define TPARK_OS_DECLARE_REAL(name, where, cc, ret, params) tpark_os_##name##_fn tpark__real_##name;
 TPARK_OS_CALLS(TPARK_OS_DECLARE_REAL)
 #undef TPARK_OS_DECLARE_REAL
 

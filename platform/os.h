@@ -47,29 +47,28 @@ typedef void (*tpark_os_fn)(void);
 
 /* X(name, where it exists, convention, return type, parameters).
  * Where: ANY (standard C), POSIX, LINUX, WIN. */
-#define TPARK_OS_CALLS(X)                                                     \
-  X(getenv, ANY, C, char *, (const char *name))                               \
-  X(clock_gettime, POSIX, C, int, (int clock_id, struct timespec *ts))        \
-  X(sched_yield, POSIX, C, int, (void))                                       \
-  X(futex, LINUX, C, long,                                                    \
-    (uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,   \
-     uint32_t val3))                                                          \
-  X(pthread_cond_init_monotonic, POSIX, C, int, (pthread_cond_t *cond))       \
-  X(pthread_cond_wait, POSIX, C, int,                                         \
-    (pthread_cond_t *cond, pthread_mutex_t *mutex))                           \
-  X(pthread_cond_timedwait, POSIX, C, int,                                    \
-    (pthread_cond_t *cond, pthread_mutex_t *mutex,                            \
-     const struct timespec *abstime))                                         \
-  X(pthread_cond_broadcast, POSIX, C, int, (pthread_cond_t *cond))            \
-  X(pthread_mutex_lock, POSIX, C, int, (pthread_mutex_t *mutex))              \
-  X(pthread_mutex_unlock, POSIX, C, int, (pthread_mutex_t *mutex))            \
-  X(GetModuleHandleA, WIN, WIN, void *, (const char *module))                 \
-  X(GetProcAddress, WIN, WIN, tpark_os_fn, (void *module, const char *proc))  \
-  X(CloseHandle, WIN, WIN, int, (void *handle))                               \
-  X(GetLastError, WIN, WIN, uint32_t, (void))                                 \
-  X(QueryPerformanceCounter, WIN, WIN, int, (int64_t *count))                 \
-  X(QueryPerformanceFrequency, WIN, WIN, int, (int64_t *frequency))           \
+// clang-format off: keep the table as a table
+#define TPARK_OS_CALLS(X)                                                                    \
+  X(getenv, ANY, C, char *, (const char *name))                                              \
+  X(clock_gettime, POSIX, C, int, (int clock_id, struct timespec *ts))                       \
+  X(sched_yield, POSIX, C, int, (void))                                                      \
+  X(futex, LINUX, C, long,                                                                   \
+    (uint32_t * uaddr, int op, uint32_t val, const struct timespec *timeout, uint32_t val3)) \
+  X(pthread_cond_init_monotonic, POSIX, C, int, (pthread_cond_t * cond))                     \
+  X(pthread_cond_wait, POSIX, C, int, (pthread_cond_t * cond, pthread_mutex_t * mutex))      \
+  X(pthread_cond_timedwait, POSIX, C, int,                                                   \
+    (pthread_cond_t * cond, pthread_mutex_t * mutex, const struct timespec *abstime))        \
+  X(pthread_cond_broadcast, POSIX, C, int, (pthread_cond_t * cond))                          \
+  X(pthread_mutex_lock, POSIX, C, int, (pthread_mutex_t * mutex))                            \
+  X(pthread_mutex_unlock, POSIX, C, int, (pthread_mutex_t * mutex))                          \
+  X(GetModuleHandleA, WIN, WIN, void *, (const char *module))                                \
+  X(GetProcAddress, WIN, WIN, tpark_os_fn, (void *module, const char *proc))                 \
+  X(CloseHandle, WIN, WIN, int, (void *handle))                                              \
+  X(GetLastError, WIN, WIN, uint32_t, (void))                                                \
+  X(QueryPerformanceCounter, WIN, WIN, int, (int64_t * count))                               \
+  X(QueryPerformanceFrequency, WIN, WIN, int, (int64_t * frequency))                         \
   X(Sleep, WIN, WIN, void, (uint32_t ms))
+// clang-format on
 
 /* tpark_os_<name>_fn: the type of each entry. */
 #define TPARK_OS_TYPEDEF(name, where, cc, ret, params) \
@@ -78,16 +77,18 @@ TPARK_OS_CALLS(TPARK_OS_TYPEDEF)
 #undef TPARK_OS_TYPEDEF
 
 /* Windows functions looked up by name through the loader entries. */
-typedef int(TPARK_WINAPI tpark_os_WaitOnAddress_fn)(volatile void *address,
-                                                   void *compare,
-                                                   size_t size, uint32_t ms);
+typedef int(TPARK_WINAPI tpark_os_WaitOnAddress_fn)(volatile void *address, void *compare,
+                                                    size_t size, uint32_t ms);
 typedef void(TPARK_WINAPI tpark_os_WakeByAddressSingle_fn)(void *address);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtCreateKeyedEvent_fn)(
-    void **handle, uint32_t access, void *attributes, uint32_t flags);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtWaitForKeyedEvent_fn)(
-    void *handle, void *key, uint8_t alertable, int64_t *timeout);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtReleaseKeyedEvent_fn)(
-    void *handle, void *key, uint8_t alertable, int64_t *timeout);
+typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtCreateKeyedEvent_fn)(void **handle, uint32_t access,
+                                                                    void *attributes,
+                                                                    uint32_t flags);
+typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtWaitForKeyedEvent_fn)(void *handle, void *key,
+                                                                     uint8_t alertable,
+                                                                     int64_t *timeout);
+typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtReleaseKeyedEvent_fn)(void *handle, void *key,
+                                                                     uint8_t alertable,
+                                                                     int64_t *timeout);
 /* BOOLEAN RtlDllShutdownInProgress(void): nonzero once ExitProcess has ended
  * every other thread and runs DllMain(DLL_PROCESS_DETACH) and the DLLs'
  * static destructors. */
@@ -97,7 +98,7 @@ enum tpark_os_index {
 #define TPARK_OS_ENUM(name, where, cc, ret, params) TPARK_OS_##name,
   TPARK_OS_CALLS(TPARK_OS_ENUM)
 #undef TPARK_OS_ENUM
-  TPARK_OS_COUNT
+      TPARK_OS_COUNT
 };
 
 typedef struct tpark_os_entry {

@@ -22,8 +22,8 @@ int tpark__real_clock_gettime(int clock_id, struct timespec *ts) {
 int tpark__real_sched_yield(void) { return sched_yield(); }
 
 #if defined(__linux__)
-long tpark__real_futex(uint32_t *uaddr, int op, uint32_t val,
-                       const struct timespec *timeout, uint32_t val3) {
+long tpark__real_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,
+                       uint32_t val3) {
   return syscall(SYS_futex, uaddr, op, val, timeout, NULL, val3);
 }
 #endif /* __linux__ */
@@ -44,8 +44,7 @@ int tpark__real_pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex) 
   return pthread_cond_wait(cond, mutex);
 }
 
-int tpark__real_pthread_cond_timedwait(pthread_cond_t *cond,
-                                       pthread_mutex_t *mutex,
+int tpark__real_pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                                        const struct timespec *abstime) {
   return pthread_cond_timedwait(cond, mutex, abstime);
 }
@@ -54,12 +53,8 @@ int tpark__real_pthread_cond_broadcast(pthread_cond_t *cond) {
   return pthread_cond_broadcast(cond);
 }
 
-int tpark__real_pthread_mutex_lock(pthread_mutex_t *mutex) {
-  return pthread_mutex_lock(mutex);
-}
+int tpark__real_pthread_mutex_lock(pthread_mutex_t *mutex) { return pthread_mutex_lock(mutex); }
 
-int tpark__real_pthread_mutex_unlock(pthread_mutex_t *mutex) {
-  return pthread_mutex_unlock(mutex);
-}
+int tpark__real_pthread_mutex_unlock(pthread_mutex_t *mutex) { return pthread_mutex_unlock(mutex); }
 
 #endif /* !_WIN32 */

@@ -20,8 +20,16 @@ static struct {
 
 static int token_target;
 
-static void r_prepare(const tpark_backend *b, tpark_parker *p) { rec.prepare++; rec.self = b; rec.parker = p; }
-static void r_park(const tpark_backend *b, tpark_parker *p) { rec.park++; rec.self = b; rec.parker = p; }
+static void r_prepare(const tpark_backend *b, tpark_parker *p) {
+  rec.prepare++;
+  rec.self = b;
+  rec.parker = p;
+}
+static void r_park(const tpark_backend *b, tpark_parker *p) {
+  rec.park++;
+  rec.self = b;
+  rec.parker = p;
+}
 static bool r_park_until(const tpark_backend *b, tpark_parker *p, tpark_instant d) {
   rec.park_until++;
   rec.self = b;
@@ -29,15 +37,47 @@ static bool r_park_until(const tpark_backend *b, tpark_parker *p, tpark_instant 
   rec.deadline = d;
   return d == 42;
 }
-static bool r_timed_out(const tpark_backend *b, tpark_parker *p) { rec.timed_out++; rec.self = b; rec.parker = p; return true; }
-static void *r_unpark_lock(const tpark_backend *b, tpark_parker *p) { rec.unpark_lock++; rec.self = b; rec.parker = p; return &token_target; }
-static void r_unpark(const tpark_backend *b, void *token) { rec.unpark++; rec.self = b; rec.token = token; }
-static tpark_instant r_now(const tpark_backend *b) { rec.now++; rec.self = b; return rec.clock; }
-static void r_yield(const tpark_backend *b) { rec.yield++; rec.self = b; }
+static bool r_timed_out(const tpark_backend *b, tpark_parker *p) {
+  rec.timed_out++;
+  rec.self = b;
+  rec.parker = p;
+  return true;
+}
+static void *r_unpark_lock(const tpark_backend *b, tpark_parker *p) {
+  rec.unpark_lock++;
+  rec.self = b;
+  rec.parker = p;
+  return &token_target;
+}
+static void r_unpark(const tpark_backend *b, void *token) {
+  rec.unpark++;
+  rec.self = b;
+  rec.token = token;
+}
+static tpark_instant r_now(const tpark_backend *b) {
+  rec.now++;
+  rec.self = b;
+  return rec.clock;
+}
+static void r_yield(const tpark_backend *b) {
+  rec.yield++;
+  rec.self = b;
+}
 
 static const tpark_backend recorder = {
-    TPARK_BACKEND_ABI_VERSION, "recorder", r_prepare, r_park, r_park_until, r_timed_out,
-    r_unpark_lock, r_unpark, r_now, r_yield, NULL, NULL, NULL,
+    TPARK_BACKEND_ABI_VERSION,
+    "recorder",
+    r_prepare,
+    r_park,
+    r_park_until,
+    r_timed_out,
+    r_unpark_lock,
+    r_unpark,
+    r_now,
+    r_yield,
+    NULL,
+    NULL,
+    NULL,
 };
 
 static void reset(void) { memset(&rec, 0, sizeof rec); }
@@ -61,11 +101,10 @@ START_TEST(init_rejects_incomplete_vtables) {
   b.name = NULL;
   ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_EINVAL);
   /* Each function member in turn. */
-#define CHECK_NULL_MEMBER(member)                            \
-  b = recorder;                                              \
-  b.member = NULL;                                           \
-  ck_assert_msg(tpark_init_with(&p, &b) == TPARK_EINVAL,     \
-                "NULL " #member " accepted");
+#define CHECK_NULL_MEMBER(member) \
+  b = recorder;                   \
+  b.member = NULL;                \
+  ck_assert_msg(tpark_init_with(&p, &b) == TPARK_EINVAL, "NULL " #member " accepted");
   CHECK_NULL_MEMBER(prepare_park)
   CHECK_NULL_MEMBER(park)
   CHECK_NULL_MEMBER(park_until)

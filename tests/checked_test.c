@@ -336,8 +336,7 @@ END_TEST
 
 START_TEST(owner_only) {
   expect_violation("park_by_another_thread", "owner only", "tpark_park", "prepared it");
-  expect_violation("timed_out_by_another_thread", "owner only", "tpark_timed_out",
-                   "prepared it");
+  expect_violation("timed_out_by_another_thread", "owner only", "tpark_timed_out", "prepared it");
 }
 END_TEST
 

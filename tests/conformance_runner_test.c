@@ -19,13 +19,13 @@ static int checks, failures;
  * CHECKs mean nothing, and stay quiet. */
 static bool quiet;
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    checks++;                                                               \
-    if (!(cond)) {                                                          \
+#define CHECK(cond)                                                                        \
+  do {                                                                                     \
+    checks++;                                                                              \
+    if (!(cond)) {                                                                         \
       if (!quiet) fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                           \
-    }                                                                       \
+      failures++;                                                                          \
+    }                                                                                      \
   } while (0)
 
 /* ---- the report, captured ------------------------------------------------ */

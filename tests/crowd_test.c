@@ -19,7 +19,7 @@ static const char *backend_name;
 
 struct crowd {
   tpark_parker p[CROWD];
-  int prepared;   /* sleepers that have prepared */
+  int prepared; /* sleepers that have prepared */
   int returned[CROWD];
   int n_returned; /* counted before returned[i] is set */
 };
@@ -89,7 +89,8 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("crowd");
   TCase *tc = new_tcase("crowd");
-  tcase_add_loop_test(tc, each_unpark_wakes_its_own, 0, (int)(sizeof builtins / sizeof builtins[0]));
+  tcase_add_loop_test(tc, each_unpark_wakes_its_own, 0,
+                      (int)(sizeof builtins / sizeof builtins[0]));
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

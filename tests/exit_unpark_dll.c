@@ -25,8 +25,8 @@ static DWORD WINAPI worker_main(void *arg) {
 static void unpark_worker(void) {
   if (!InterlockedCompareExchange(&started, 0, 0)) return;
   tpark_unpark(tpark_unpark_lock(&parker));
-  HANDLE f = CreateFileA(marker_path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                         FILE_ATTRIBUTE_NORMAL, NULL);
+  HANDLE f =
+      CreateFileA(marker_path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
   if (f == INVALID_HANDLE_VALUE) return;
   char text[64] = "unparked ";
   lstrcatA(text, tpark_backend_name(&parker));

@@ -63,11 +63,10 @@ static void run_child(const char *backend, const char *mode) {
   DWORD code = 0;
   GetExitCodeProcess(pi.hProcess, &code);
   CloseHandle(pi.hProcess);
-  printf("%s/%s: child exited with %lu after %lu ms\n", backend, mode, code,
-         GetTickCount() - t0);
+  printf("%s/%s: child exited with %lu after %lu ms\n", backend, mode, code, GetTickCount() - t0);
   ck_assert_msg(waited == WAIT_OBJECT_0,
-                "%s, unpark from %s: the process did not exit within %d s (hang at exit)",
-                backend, mode, WATCHDOG_MS / 1000);
+                "%s, unpark from %s: the process did not exit within %d s (hang at exit)", backend,
+                mode, WATCHDOG_MS / 1000);
   ck_assert_msg(code == 0, "%s/%s: child exit code %lu", backend, mode, code);
   char text[64] = "";
   FILE *f = fopen(marker, "r");

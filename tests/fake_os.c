@@ -222,8 +222,8 @@ static int fake_clock_gettime(int clock_id, struct timespec *ts) {
   return 0;
 }
 
-static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
-                       const struct timespec *timeout, uint32_t val3) {
+static long fake_futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout,
+                       uint32_t val3) {
   long ret = 0;
   int err = 0;
   (void)val3;
@@ -234,9 +234,9 @@ static long fake_futex(uint32_t *uaddr, int op, uint32_t val,
       if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val) {
         err = EAGAIN;
       } else {
-        uint64_t deadline = timeout == NULL ? NO_DEADLINE
-                                            : (uint64_t)timeout->tv_sec * 1000000000u +
-                                                  (uint64_t)timeout->tv_nsec;
+        uint64_t deadline =
+            timeout == NULL ? NO_DEADLINE
+                            : (uint64_t)timeout->tv_sec * 1000000000u + (uint64_t)timeout->tv_nsec;
         if (timeout != NULL && deadline == NO_DEADLINE) deadline--;
         err = block(NULL, uaddr, deadline) ? 0 : ETIMEDOUT;
       }
@@ -266,9 +266,7 @@ static int fake_sched_yield(void) {
 
 static char *fake_getenv(const char *name) {
   lock();
-  char *value = fk.env_name != NULL && strcmp(fk.env_name, name) == 0
-                    ? (char *)fk.env_value
-                    : NULL;
+  char *value = fk.env_name != NULL && strcmp(fk.env_name, name) == 0 ? (char *)fk.env_value : NULL;
   unlock();
   return value;
 }
@@ -422,7 +420,7 @@ static tpark_ntstatus check_keyed_call(const void *handle, uint32_t right, const
 }
 
 static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access,
-                                                          void *attributes, uint32_t flags) {
+                                                           void *attributes, uint32_t flags) {
   int err = 0;
   (void)attributes;
   (void)flags;
@@ -525,13 +523,24 @@ static int TPARK_WINAPI fake_CloseHandle(void *handle) {
 /* ---- installing ---------------------------------------------------------- */
 
 static const char *const linux_entries[] = {
-    "clock_gettime", "sched_yield", "futex", "pthread_cond_init_monotonic",
-    "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_broadcast",
-    "pthread_mutex_lock", "pthread_mutex_unlock",
+    "clock_gettime",
+    "sched_yield",
+    "futex",
+    "pthread_cond_init_monotonic",
+    "pthread_cond_wait",
+    "pthread_cond_timedwait",
+    "pthread_cond_broadcast",
+    "pthread_mutex_lock",
+    "pthread_mutex_unlock",
 };
 static const char *const windows_entries[] = {
-    "GetModuleHandleA", "GetProcAddress", "CloseHandle", "GetLastError",
-    "QueryPerformanceCounter", "QueryPerformanceFrequency", "Sleep",
+    "GetModuleHandleA",
+    "GetProcAddress",
+    "CloseHandle",
+    "GetLastError",
+    "QueryPerformanceCounter",
+    "QueryPerformanceFrequency",
+    "Sleep",
 };
 
 static void hide_all(const char *const *names, size_t n) {
@@ -540,8 +549,8 @@ static void hide_all(const char *const *names, size_t n) {
   }
 }
 
-#define SET(name, fn)                                                \
-  do {                                                               \
+#define SET(name, fn)                                                      \
+  do {                                                                     \
     if (tpark_os_set(name, (tpark_os_fn)(fn)) != TPARK_OK) fake_bug(name); \
   } while (0)
 
@@ -661,8 +670,7 @@ bool fake_wait_sleepers(size_t n, unsigned timeout_ms) {
     until.tv_nsec -= 1000000000;
   }
   lock();
-  while (fk.sleepers < n &&
-         pthread_cond_timedwait(&fk_changed, &fk_lock, &until) != ETIMEDOUT) {
+  while (fk.sleepers < n && pthread_cond_timedwait(&fk_changed, &fk_lock, &until) != ETIMEDOUT) {
   }
   bool reached = fk.sleepers >= n;
   unlock();

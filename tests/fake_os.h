@@ -33,21 +33,21 @@ typedef enum fake_os_kind { FAKE_OS_LINUX, FAKE_OS_WINDOWS } fake_os_kind;
 
 /* The fake calls that can be counted, scripted and failed. */
 typedef enum fake_call {
-  FAKE_CLOCK,             /* clock_gettime, QueryPerformanceCounter */
-  FAKE_FUTEX_WAIT,        /* futex(FUTEX_WAIT_BITSET) */
-  FAKE_FUTEX_WAKE,        /* futex(FUTEX_WAKE) */
-  FAKE_GET_MODULE,        /* GetModuleHandleA */
-  FAKE_GET_PROC,          /* GetProcAddress */
-  FAKE_QPF,               /* QueryPerformanceFrequency */
-  FAKE_WAIT_ON_ADDRESS,   /* WaitOnAddress */
-  FAKE_WAKE_BY_ADDRESS,   /* WakeByAddressSingle */
-  FAKE_NT_CREATE,         /* NtCreateKeyedEvent */
-  FAKE_NT_WAIT,           /* NtWaitForKeyedEvent */
-  FAKE_NT_RELEASE,        /* NtReleaseKeyedEvent */
-  FAKE_CLOSE_HANDLE,      /* CloseHandle */
-  FAKE_SLEEP,             /* Sleep */
-  FAKE_SCHED_YIELD,       /* sched_yield */
-  FAKE_DLL_SHUTDOWN,      /* RtlDllShutdownInProgress */
+  FAKE_CLOCK,           /* clock_gettime, QueryPerformanceCounter */
+  FAKE_FUTEX_WAIT,      /* futex(FUTEX_WAIT_BITSET) */
+  FAKE_FUTEX_WAKE,      /* futex(FUTEX_WAKE) */
+  FAKE_GET_MODULE,      /* GetModuleHandleA */
+  FAKE_GET_PROC,        /* GetProcAddress */
+  FAKE_QPF,             /* QueryPerformanceFrequency */
+  FAKE_WAIT_ON_ADDRESS, /* WaitOnAddress */
+  FAKE_WAKE_BY_ADDRESS, /* WakeByAddressSingle */
+  FAKE_NT_CREATE,       /* NtCreateKeyedEvent */
+  FAKE_NT_WAIT,         /* NtWaitForKeyedEvent */
+  FAKE_NT_RELEASE,      /* NtReleaseKeyedEvent */
+  FAKE_CLOSE_HANDLE,    /* CloseHandle */
+  FAKE_SLEEP,           /* Sleep */
+  FAKE_SCHED_YIELD,     /* sched_yield */
+  FAKE_DLL_SHUTDOWN,    /* RtlDllShutdownInProgress */
   FAKE_N_CALLS
 } fake_call;
 

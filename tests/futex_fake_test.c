@@ -65,7 +65,7 @@ END_TEST
 START_TEST(early_os_timeouts_are_waited_again) {
   tpark_instant deadline = START + 5000;
   const fake_answer answers[] = {
-      {ETIMEDOUT, 0, NULL, NULL},            /* no time passed at all */
+      {ETIMEDOUT, 0, NULL, NULL}, /* no time passed at all */
       {ETIMEDOUT, START + 2000, NULL, NULL},
       {ETIMEDOUT, deadline - 1, NULL, NULL}, /* 1 ns short */
       {EINTR, deadline, NULL, NULL},         /* the deadline passes */

@@ -74,8 +74,8 @@ static void w_timed_out(void *c, const void *key, bool was_last) {
 
 static void *w_main(void *c) {
   waiter *w = c;
-  w->result = tpark_lot_park(w->key, w_validate, w_before_sleep, w_timed_out, w,
-                             w->park_token, w->deadline);
+  w->result = tpark_lot_park(w->key, w_validate, w_before_sleep, w_timed_out, w, w->park_token,
+                             w->deadline);
   return NULL;
 }
 
@@ -299,8 +299,8 @@ START_TEST(requeue) {
 
   recorder rec = {0};
   op_to_use = TPARK_LOT_REQUEUE_ABORT;
-  tpark_lot_unpark_result r = tpark_lot_unpark_requeue(&key_a, &key_b, rq_validate,
-                                                       r_requeue_callback, &rec);
+  tpark_lot_unpark_result r =
+      tpark_lot_unpark_requeue(&key_a, &key_b, rq_validate, r_requeue_callback, &rec);
   ck_assert_int_eq(validate_calls, 1);
   ck_assert_int_eq(rec.calls, 0); /* not called on abort */
   ck_assert_uint_eq(r.unparked_threads + r.requeued_threads, 0);
@@ -682,9 +682,7 @@ END_TEST
 /* A thread that winpthreads did not create (CreateThread) gets its data
  * released at exit too (winpthreads' TLS callback runs the key's
  * destructor). */
-static DWORD WINAPI native_park_and_exit(LPVOID c) {
-  return park_and_exit(c) != NULL ? 0 : 1;
-}
+static DWORD WINAPI native_park_and_exit(LPVOID c) { return park_and_exit(c) != NULL ? 0 : 1; }
 
 START_TEST(thread_data_released_at_exit_of_a_native_thread) {
   size_t live_before = tpark__thread_live();
@@ -746,7 +744,11 @@ END_TEST
  * needs both of its members. */
 static bool fake_wait(const tpark_backend *self, volatile void *addr, const void *compare,
                       size_t size, tpark_instant deadline) {
-  (void)self; (void)addr; (void)compare; (void)size; (void)deadline;
+  (void)self;
+  (void)addr;
+  (void)compare;
+  (void)size;
+  (void)deadline;
   return true;
 }
 START_TEST(backend_abi_versions) {
@@ -759,7 +761,7 @@ START_TEST(backend_abi_versions) {
   ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_OK);
   b.wait_on_address = fake_wait;
   ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_EINVAL); /* wake_by_address missing */
-  b.abi_version = 1; /* version 1: the member is not read */
+  b.abi_version = 1;                                       /* version 1: the member is not read */
   ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_OK);
   b.abi_version = 3;
   ck_assert_int_eq(tpark_init_with(&p, &b), TPARK_EINVAL);

@@ -9,8 +9,13 @@
 #include "tpark/tpark.h"
 
 #define MS UINT64_C(1000000)
-#define CHECK(c) \
-  do { if (!(c)) { fprintf(stderr, "line %d: CHECK(%s) failed\n", __LINE__, #c); exit(1); } } while (0)
+#define CHECK(c)                                                    \
+  do {                                                              \
+    if (!(c)) {                                                     \
+      fprintf(stderr, "line %d: CHECK(%s) failed\n", __LINE__, #c); \
+      exit(1);                                                      \
+    }                                                               \
+  } while (0)
 
 /* ---- The code under test: calls tick() every period until stopped. ---- */
 struct ticker {

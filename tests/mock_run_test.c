@@ -148,8 +148,8 @@ START_TEST(unpark_lock_settles_at_once) {
   ck_assert(!tpark_mock_wait_sleepers(m, 1, 20));
   char text[512];
   tpark_mock_describe(m, text, sizeof text);
-  ck_assert_msg(strstr(text, "\"w\": woken by unpark_lock at 0 ns, waiting for its unpark"),
-                "%s", text);
+  ck_assert_msg(strstr(text, "\"w\": woken by unpark_lock at 0 ns, waiting for its unpark"), "%s",
+                text);
   ck_assert_uint_eq(tpark_mock_advance(m, 1000), 0); /* no longer due to time out */
   tpark_unpark(h);
   /* WOKEN is in the log when unpark returns, whenever the thread runs. */
@@ -186,7 +186,7 @@ START_TEST(new_at_and_advance_to_edges) {
   ck_assert_uint_eq(tpark_now(&q), 1000);
   ck_assert_uint_eq(tpark_deadline(&q, 5), 1005);
   tpark_prepare_park(&q);
-  ck_assert(!tpark_park_until(&q, 1000)); /* already due: no sleep */
+  ck_assert(!tpark_park_until(&q, 1000));              /* already due: no sleep */
   ck_assert_uint_eq(tpark_mock_advance_to(n, 500), 0); /* backwards: stays */
   ck_assert_uint_eq(tpark_mock_now(n), 1000);
   ck_assert_uint_eq(tpark_mock_advance_to(n, 1000), 0);
@@ -241,7 +241,8 @@ START_TEST(labels_follow_the_parker) {
   ck_assert_int_eq(tpark_mock_label(m, &p, NULL), TPARK_OK);
   tpark_park(&p);
   tpark_mock_advance(m, 1);
-  ck_assert_str_eq(labelled_ops(0), "PREPARE:first UNPARK_LOCK:second UNPARK:second WOKEN:- ADVANCE");
+  ck_assert_str_eq(labelled_ops(0),
+                   "PREPARE:first UNPARK_LOCK:second UNPARK:second WOKEN:- ADVANCE");
   tpark_mock_event ev[5];
   tpark_mock_events(m, ev, 5);
   ck_assert_ptr_null(ev[4].label);
@@ -273,8 +274,8 @@ START_TEST(describe_reports_sleepers_and_truncates) {
   start_waiter(&b, TPARK_NEVER, 2);
   char text[512];
   tpark_mock_describe(m, text, sizeof text);
-  ck_assert_msg(strstr(text, "mock: now 3000 ns, threads not declared, 2 asleep, ") == text,
-                "%s", text);
+  ck_assert_msg(strstr(text, "mock: now 3000 ns, threads not declared, 2 asleep, ") == text, "%s",
+                text);
   tpark_mock_set_threads(m, 4);
   ck_assert_int_eq(tpark_mock_thread_exit(m), TPARK_OK);
   tpark_mock_describe(m, text, sizeof text);
@@ -282,8 +283,10 @@ START_TEST(describe_reports_sleepers_and_truncates) {
   tpark_mock_set_threads(m, 3); /* a new count: exits start again from 0 */
   size_t len = tpark_mock_describe(m, text, sizeof text);
   ck_assert_uint_eq(len, strlen(text));
-  ck_assert_msg(strstr(text, "mock: now 3000 ns, threads 3 declared (0 exited), 2 asleep, "
-                             "next deadline 5000 ns\n") == text, "%s", text);
+  ck_assert_msg(strstr(text,
+                       "mock: now 3000 ns, threads 3 declared (0 exited), 2 asleep, "
+                       "next deadline 5000 ns\n") == text,
+                "%s", text);
   char line[128];
   snprintf(line, sizeof line, "  parker %p \"worker\": asleep since 0 ns, until 5000 ns\n",
            (void *)&a.p);
@@ -304,8 +307,9 @@ START_TEST(describe_reports_sleepers_and_truncates) {
   join_waiter(&a);
   join_waiter(&b);
   tpark_mock_describe(m, text, sizeof text);
-  ck_assert_str_eq(text, "mock: now 5000 ns, threads 3 declared (0 exited), 0 asleep, "
-                         "next deadline never\n");
+  ck_assert_str_eq(text,
+                   "mock: now 5000 ns, threads 3 declared (0 exited), 0 asleep, "
+                   "next deadline never\n");
 }
 END_TEST
 
@@ -556,8 +560,8 @@ static void start_pool(tpark_instant stop_at) {
     snprintf(name, sizeof name, "worker%d", i);
     ck_assert_int_eq(tpark_init_with(&pool.workers[i].p, tpark_mock_backend(m)), TPARK_OK);
     tpark_mock_label(m, &pool.workers[i].p, name);
-    ck_assert_int_eq(pthread_create(&pool.workers[i].thread, NULL, pool_worker,
-                                    &pool.workers[i]), 0);
+    ck_assert_int_eq(pthread_create(&pool.workers[i].thread, NULL, pool_worker, &pool.workers[i]),
+                     0);
   }
 }
 

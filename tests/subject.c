@@ -127,7 +127,7 @@ const tpark_conformance_subject *subject_open(const char *name) {
 
 /* ---- one backend per test, for the other suites ---------------------------- */
 
-static tpark_backend per_test;  /* the current test's backend */
+static tpark_backend per_test; /* the current test's backend */
 static bool per_test_ok;
 
 void subject_setup(void) {

@@ -37,8 +37,8 @@ START_TEST(native_path_only_on_waitaddress) {
   /* The real waitaddress backend forwards to WaitOnAddress; the others
    * (and waitaddress on the fake OS, which has no WakeByAddressAll) use
    * the lot. */
-  ck_assert_int_eq(is_native(), strcmp(subject_backend_name(), "waitaddress") == 0 &&
-                                    !subject_fake_time());
+  ck_assert_int_eq(is_native(),
+                   strcmp(subject_backend_name(), "waitaddress") == 0 && !subject_fake_time());
 }
 END_TEST
 
@@ -74,16 +74,20 @@ typedef struct wait_arg {
   size_t size;
   uint64_t stop_value; /* loops until the variable holds it */
   tpark_instant deadline;
-  int result; /* last wait's result */
+  int result;   /* last wait's result */
   int returned; /* atomic */
 } wait_arg;
 
 static uint64_t load_sized(volatile void *addr, size_t size) {
   switch (size) {
-    case 1: return __atomic_load_n((volatile uint8_t *)addr, __ATOMIC_ACQUIRE);
-    case 2: return __atomic_load_n((volatile uint16_t *)addr, __ATOMIC_ACQUIRE);
-    case 4: return __atomic_load_n((volatile uint32_t *)addr, __ATOMIC_ACQUIRE);
-    default: return __atomic_load_n((volatile uint64_t *)addr, __ATOMIC_ACQUIRE);
+    case 1:
+      return __atomic_load_n((volatile uint8_t *)addr, __ATOMIC_ACQUIRE);
+    case 2:
+      return __atomic_load_n((volatile uint16_t *)addr, __ATOMIC_ACQUIRE);
+    case 4:
+      return __atomic_load_n((volatile uint32_t *)addr, __ATOMIC_ACQUIRE);
+    default:
+      return __atomic_load_n((volatile uint64_t *)addr, __ATOMIC_ACQUIRE);
   }
 }
 
@@ -101,10 +105,18 @@ static void *waiter_main(void *c) {
 
 static void store_sized(volatile void *addr, size_t size, uint64_t v) {
   switch (size) {
-    case 1: __atomic_store_n((volatile uint8_t *)addr, (uint8_t)v, __ATOMIC_RELEASE); break;
-    case 2: __atomic_store_n((volatile uint16_t *)addr, (uint16_t)v, __ATOMIC_RELEASE); break;
-    case 4: __atomic_store_n((volatile uint32_t *)addr, (uint32_t)v, __ATOMIC_RELEASE); break;
-    default: __atomic_store_n((volatile uint64_t *)addr, v, __ATOMIC_RELEASE); break;
+    case 1:
+      __atomic_store_n((volatile uint8_t *)addr, (uint8_t)v, __ATOMIC_RELEASE);
+      break;
+    case 2:
+      __atomic_store_n((volatile uint16_t *)addr, (uint16_t)v, __ATOMIC_RELEASE);
+      break;
+    case 4:
+      __atomic_store_n((volatile uint32_t *)addr, (uint32_t)v, __ATOMIC_RELEASE);
+      break;
+    default:
+      __atomic_store_n((volatile uint64_t *)addr, v, __ATOMIC_RELEASE);
+      break;
   }
 }
 
@@ -191,8 +203,8 @@ END_TEST
 /* ---- the mutex ---- */
 
 static tpark_mutex mutex = TPARK_MUTEX_INIT;
-static long counter; /* guarded by mutex, deliberately not atomic */
-static int inside;   /* guarded by mutex */
+static long counter;   /* guarded by mutex, deliberately not atomic */
+static int inside;     /* guarded by mutex */
 static int violations; /* atomic */
 static int iterations;
 
@@ -228,7 +240,8 @@ START_TEST(mutex_exclusion_stress) {
     counter = 0;
     violations = 0;
     pthread_t t[64];
-    for (int i = 0; i < n; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, exclusion_main, NULL), 0);
+    for (int i = 0; i < n; i++)
+      ck_assert_int_eq(pthread_create(&t[i], NULL, exclusion_main, NULL), 0);
     for (int i = 0; i < n; i++) ck_assert_int_eq(pthread_join(t[i], NULL), 0);
     long per_thread = 0;
     for (int i = 0; i < iterations; i++) per_thread += (i % 2 == 0 && i % 3 == 0) ? 2 : 1;
@@ -294,7 +307,8 @@ static uintptr_t bucket_callback(void *c, tpark_lot_unpark_result r) {
 
 static void *bucket_main(void *c) {
   (void)c;
-  for (int i = 0; i < bucket_iterations; i++) tpark_lot_unpark_one(&bucket_key, bucket_callback, NULL);
+  for (int i = 0; i < bucket_iterations; i++)
+    tpark_lot_unpark_one(&bucket_key, bucket_callback, NULL);
   return NULL;
 }
 

@@ -136,12 +136,8 @@ START_TEST(keyed_event_timeouts) {
     uint64_t timeout;
     int64_t units;
   } cases[] = {
-      {1, -1},
-      {100, -1},
-      {101, -2},
-      {999999, -10000},
-      {MS, -10000},
-      {UINT64_C(4294967295) * MS, -INT64_C(42949672950000)},
+      {1, -1},          {100, -1},    {101, -2},
+      {999999, -10000}, {MS, -10000}, {UINT64_C(4294967295) * MS, -INT64_C(42949672950000)},
   };
   init_backend("keyed_event");
   bool has;
@@ -270,7 +266,8 @@ static void meet_in_create(void *arg) {
 
 START_TEST(selection_race_losers_close_their_handles) {
   fake_answer meet[RACERS];
-  for (size_t i = 0; i < RACERS; i++) meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
+  for (size_t i = 0; i < RACERS; i++)
+    meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
   fake_script(FAKE_NT_CREATE, meet, RACERS);
   racers_ready = in_create = 0;
   pthread_t t[RACERS];
@@ -279,7 +276,7 @@ START_TEST(selection_race_losers_close_their_handles) {
   }
   for (size_t i = 0; i < RACERS; i++) pthread_join(t[i], NULL);
   for (size_t i = 0; i < RACERS; i++) ck_assert_ptr_eq(raced[i], raced[0]);
-  ck_assert_int_eq(fake_open_handles(), 1); /* one keyed event per process */
+  ck_assert_int_eq(fake_open_handles(), 1);         /* one keyed event per process */
   ck_assert_uint_ge(fake_count(FAKE_NT_CREATE), 2); /* the race did happen */
   ck_assert_uint_eq(fake_count(FAKE_NT_CREATE), fake_count(FAKE_CLOSE_HANDLE) + 1);
 }
@@ -292,7 +289,7 @@ START_TEST(failing_each_setup_call) {
     fake_call call;
     int err;
     unsigned waitaddress_calls, keyed_event_calls; /* made by each setup */
-    tpark_status status; /* when one of them fails */
+    tpark_status status;                           /* when one of them fails */
   } calls[] = {
       {FAKE_GET_MODULE, 1, 1, 1, TPARK_ENOTSUP},
       {FAKE_GET_PROC, 1, 2, 3, TPARK_ENOTSUP},
@@ -485,8 +482,8 @@ static tpark_instant checked_qpc_ns(int64_t count, int64_t f) {
   } else {
     /* (ns + 1) * f > count * 10^9: not early either. */
     mul_128(ns + 1, (uint64_t)f, &mh, &ml);
-    ck_assert_msg(!le_128(mh, ml, ch, cl), "f %lld, count %lld: %llu ns is early",
-                  (long long)f, (long long)count, (unsigned long long)ns);
+    ck_assert_msg(!le_128(mh, ml, ch, cl), "f %lld, count %lld: %llu ns is early", (long long)f,
+                  (long long)count, (unsigned long long)ns);
   }
   ck_assert_uint_ne(ns, TPARK_NEVER);
   return ns;
@@ -512,20 +509,28 @@ static uint64_t saturation_count(int64_t f) {
 
 START_TEST(qpc_conversion_exact_at_every_frequency) {
   static const int64_t frequencies[] = {
-      10000000,             /* 100 ns ticks: Windows 10+ */
-      3579545,              /* the ACPI PM timer */
-      14318180,             /* the HPET */
-      1000000000,           /* 1 GHz */
-      2995200000,           /* ~3 GHz: an invariant TSC */
-      3000000000,
-      1,
-      (int64_t)TPARK_QPC_MAX_FREQUENCY,
+      10000000,   /* 100 ns ticks: Windows 10+ */
+      3579545,    /* the ACPI PM timer */
+      14318180,   /* the HPET */
+      1000000000, /* 1 GHz */
+      2995200000, /* ~3 GHz: an invariant TSC */
+      3000000000, 1, (int64_t)TPARK_QPC_MAX_FREQUENCY,
   };
   ck_assert_int_eq(tpark_os_set("QueryPerformanceCounter", (tpark_os_fn)test_qpc), TPARK_OK);
   for (size_t i = 0; i < sizeof frequencies / sizeof frequencies[0]; i++) {
     int64_t f = frequencies[i];
-    const int64_t fixed[] = {0, 1, 2, f - 1, f, f + 1, 2 * f - 1, 2 * f, 1000 * f + f / 2,
-                             INT64_MAX / 2, INT64_MAX - 1, INT64_MAX};
+    const int64_t fixed[] = {0,
+                             1,
+                             2,
+                             f - 1,
+                             f,
+                             f + 1,
+                             2 * f - 1,
+                             2 * f,
+                             1000 * f + f / 2,
+                             INT64_MAX / 2,
+                             INT64_MAX - 1,
+                             INT64_MAX};
     for (size_t j = 0; j < sizeof fixed / sizeof fixed[0]; j++) {
       if (fixed[j] < 0) continue;
       tpark_instant a = checked_qpc_ns(fixed[j], f);
@@ -662,7 +667,8 @@ static void *waitaddress_racer(void *arg) {
  * made (waitaddress: its context). Leaks show under LeakSanitizer. */
 START_TEST(selection_race_losers_free_their_context) {
   fake_answer meet[RACERS];
-  for (size_t i = 0; i < RACERS; i++) meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
+  for (size_t i = 0; i < RACERS; i++)
+    meet[i] = (fake_answer){FAKE_DEFAULT, 0, meet_in_create, NULL};
   fake_script(FAKE_QPF, meet, RACERS); /* QueryPerformanceFrequency: inside create */
   racers_ready = in_create = 0;
   pthread_t t[RACERS];

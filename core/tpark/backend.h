@@ -49,8 +49,7 @@ struct tpark_backend {
    * of this cycle won the race; true when unparked. deadline may be in the
    * past (no wait for time then) or TPARK_NEVER (behave as park, return true).
    * An OS timeout that fires before deadline on now() must be waited again. */
-  bool (*park_until)(const tpark_backend *self, tpark_parker *p,
-                     tpark_instant deadline);
+  bool (*park_until)(const tpark_backend *self, tpark_parker *p, tpark_instant deadline);
 
   /* Owning thread, after park_until returned false, under the wakers' lock:
    * true unless an unpark_lock has happened since the timeout. */
@@ -91,8 +90,8 @@ struct tpark_backend {
    * bytes at addr differ from those at compare, true when woken by
    * wake_by_address on addr (spurious true allowed), false only once
    * now(self) >= deadline (TPARK_NEVER: never). */
-  bool (*wait_on_address)(const tpark_backend *self, volatile void *addr,
-                          const void *compare, size_t size, tpark_instant deadline);
+  bool (*wait_on_address)(const tpark_backend *self, volatile void *addr, const void *compare,
+                          size_t size, tpark_instant deadline);
 
   /* Any thread: wake one (all false) or every thread waiting on addr in
    * wait_on_address. */

@@ -104,10 +104,8 @@ tpark_instant tpark_lot_deadline(uint64_t timeout_ns);
  * once this returns UNPARKED. */
 tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx),
                                      void (*before_sleep)(void *ctx),
-                                     void (*timed_out)(void *ctx, const void *key,
-                                                       bool was_last),
-                                     void *ctx, uintptr_t park_token,
-                                     tpark_instant deadline);
+                                     void (*timed_out)(void *ctx, const void *key, bool was_last),
+                                     void *ctx, uintptr_t park_token, tpark_instant deadline);
 
 /* Unparks the thread that has been parked on key the longest, if any. The
  * callback (NULL: the token is TPARK_LOT_DEFAULT_UNPARK_TOKEN) runs under the
@@ -115,8 +113,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
  * gets the result (have_more_threads: others are still parked on key) and
  * returns the unpark token the thread receives. Returns the same result. */
 tpark_lot_unpark_result tpark_lot_unpark_one(
-    const void *key, uintptr_t (*callback)(void *ctx, tpark_lot_unpark_result result),
-    void *ctx);
+    const void *key, uintptr_t (*callback)(void *ctx, tpark_lot_unpark_result result), void *ctx);
 
 /* Unparks every thread parked on key, each with unpark_token. Returns how
  * many. */
@@ -124,11 +121,11 @@ size_t tpark_lot_unpark_all(const void *key, uintptr_t unpark_token);
 
 /* What tpark_lot_unpark_requeue does with the threads parked on `from`. */
 typedef enum tpark_lot_requeue_op {
-  TPARK_LOT_REQUEUE_ABORT = 0,         /* nothing; the callback is not called */
+  TPARK_LOT_REQUEUE_ABORT = 0,           /* nothing; the callback is not called */
   TPARK_LOT_UNPARK_ONE_REQUEUE_REST = 1, /* wake the first, move the rest */
-  TPARK_LOT_REQUEUE_ALL = 2,           /* move all, wake none */
-  TPARK_LOT_UNPARK_ONE = 3,            /* wake the first only */
-  TPARK_LOT_REQUEUE_ONE = 4            /* move the first only */
+  TPARK_LOT_REQUEUE_ALL = 2,             /* move all, wake none */
+  TPARK_LOT_UNPARK_ONE = 3,              /* wake the first only */
+  TPARK_LOT_REQUEUE_ONE = 4              /* move the first only */
 } tpark_lot_requeue_op;
 
 /* Wakes and/or moves the threads parked on from to the key to (behind those
@@ -141,8 +138,7 @@ typedef enum tpark_lot_requeue_op {
  * parked on `to`, its deadline and its park token. */
 tpark_lot_unpark_result tpark_lot_unpark_requeue(
     const void *from, const void *to, tpark_lot_requeue_op (*validate)(void *ctx),
-    uintptr_t (*callback)(void *ctx, tpark_lot_requeue_op op,
-                          tpark_lot_unpark_result result),
+    uintptr_t (*callback)(void *ctx, tpark_lot_requeue_op op, tpark_lot_unpark_result result),
     void *ctx);
 
 /* What tpark_lot_unpark_filter does with one parked thread. */

@@ -177,13 +177,13 @@ size_t tpark_mock_describe(tpark_mock *m, char *buf, size_t cap);
 /* ---- Event log --------------------------------------------------------- */
 
 typedef enum tpark_mock_op {
-  TPARK_MOCK_PREPARE,      /* prepare_park */
-  TPARK_MOCK_SLEEP,        /* a park/park_until began to block (deadline in .deadline) */
-  TPARK_MOCK_WOKEN,        /* a park returned true */
-  TPARK_MOCK_TIMED_OUT,    /* a park_until returned false */
-  TPARK_MOCK_UNPARK_LOCK,  /* unpark_lock (.hit: it found the parker prepared) */
-  TPARK_MOCK_UNPARK,       /* unpark */
-  TPARK_MOCK_ADVANCE       /* the clock was moved (new time in .at) */
+  TPARK_MOCK_PREPARE,     /* prepare_park */
+  TPARK_MOCK_SLEEP,       /* a park/park_until began to block (deadline in .deadline) */
+  TPARK_MOCK_WOKEN,       /* a park returned true */
+  TPARK_MOCK_TIMED_OUT,   /* a park_until returned false */
+  TPARK_MOCK_UNPARK_LOCK, /* unpark_lock (.hit: it found the parker prepared) */
+  TPARK_MOCK_UNPARK,      /* unpark */
+  TPARK_MOCK_ADVANCE      /* the clock was moved (new time in .at) */
 } tpark_mock_op;
 
 /* One recorded call. SLEEP is recorded only when a park really blocks (not
@@ -205,11 +205,11 @@ typedef enum tpark_mock_op {
  * of run_until_idle), also a move by 0. */
 typedef struct tpark_mock_event {
   tpark_mock_op op;
-  const tpark_parker *parker;  /* NULL for ADVANCE */
-  tpark_instant at;            /* fake time when it happened */
-  tpark_instant deadline;      /* SLEEP only; TPARK_NEVER for park */
-  bool hit;                    /* UNPARK_LOCK only */
-  const char *label;           /* the parker's label then (tpark_mock_label), or NULL */
+  const tpark_parker *parker; /* NULL for ADVANCE */
+  tpark_instant at;           /* fake time when it happened */
+  tpark_instant deadline;     /* SLEEP only; TPARK_NEVER for park */
+  bool hit;                   /* UNPARK_LOCK only */
+  const char *label;          /* the parker's label then (tpark_mock_label), or NULL */
 } tpark_mock_event;
 
 /* Copies the oldest min(cap, total) events into out (out may be NULL when cap

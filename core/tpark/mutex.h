@@ -39,7 +39,8 @@ typedef struct tpark_mutex {
 } tpark_mutex;
 
 /* An unlocked mutex (all zero). */
-#define TPARK_MUTEX_INIT {0}
+#define TPARK_MUTEX_INIT \
+  { 0 }
 
 /* Acquires m, waiting as long as it takes. */
 void tpark_mutex_lock(tpark_mutex *m);

@@ -67,8 +67,8 @@ typedef struct tpark_backend tpark_backend;
 typedef struct tpark_parker {
   const tpark_backend *backend_;
   union {
-    uint32_t u32;    /* the built-in backends' state word */
-    uintptr_t word;  /* room for a custom backend's pointer-sized state */
+    uint32_t u32;   /* the built-in backends' state word */
+    uintptr_t word; /* room for a custom backend's pointer-sized state */
   } state_;
 } tpark_parker;
 

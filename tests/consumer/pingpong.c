@@ -80,8 +80,8 @@ int main(int argc, char **argv) {
   }
   tpark_instant end = tpark_now(me);
   pthread_join(t, NULL);
-  printf("pingpong: backend %s, %ld round trips, %.2f us each\n",
-         tpark_backend_name(me), table.round_trips,
+  printf("pingpong: backend %s, %ld round trips, %.2f us each\n", tpark_backend_name(me),
+         table.round_trips,
          table.round_trips ? (double)(end - start) / 1e3 / (double)table.round_trips : 0.0);
   return 0;
 }

@@ -40,8 +40,10 @@ int main(void) {
   s.report = report;
   int failed = tpark_conformance_run(&s);
   if (failed != 1 || seen != 1) {
-    printf("spin_early_test: expected exactly never_early to fail with \"%s...\"; "
-           "%d check(s) failed, %d such line(s)\n", expected, failed, seen);
+    printf(
+        "spin_early_test: expected exactly never_early to fail with \"%s...\"; "
+        "%d check(s) failed, %d such line(s)\n",
+        expected, failed, seen);
     return 1;
   }
   printf("spin_early_test: the suite caught the early timeout\n");

@@ -11,12 +11,12 @@
 
 #define SECOND UINT64_C(1000000000)
 
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (!(cond)) {                                                   \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      exit(1);                                                       \
-    }                                                                \
+      exit(1);                                                                 \
+    }                                                                          \
   } while (0)
 
 /* ---- the code under test: a one-shot signal with a timed wait ---------- */
@@ -99,9 +99,8 @@ static void test_times_out(void) {
   tpark_mock_advance(m, 1);
   CHECK(pthread_join(t, NULL) == 0);
   CHECK(!result);
-  static const tpark_mock_op ops[] = {TPARK_MOCK_PREPARE, TPARK_MOCK_SLEEP,
-                                      TPARK_MOCK_ADVANCE, TPARK_MOCK_ADVANCE,
-                                      TPARK_MOCK_TIMED_OUT};
+  static const tpark_mock_op ops[] = {TPARK_MOCK_PREPARE, TPARK_MOCK_SLEEP, TPARK_MOCK_ADVANCE,
+                                      TPARK_MOCK_ADVANCE, TPARK_MOCK_TIMED_OUT};
   check_events(m, ops, sizeof ops / sizeof ops[0]);
   tpark_set_default_backend(NULL);
   tpark_mock_free(m);
@@ -120,9 +119,8 @@ static void test_set_in_time(void) {
   CHECK(result);
   CHECK(tpark_mock_now(m) == SECOND);
   /* WOKEN is logged right after the UNPARK that released the sleeper. */
-  static const tpark_mock_op ops[] = {TPARK_MOCK_PREPARE, TPARK_MOCK_SLEEP,
-                                      TPARK_MOCK_ADVANCE, TPARK_MOCK_UNPARK_LOCK,
-                                      TPARK_MOCK_UNPARK, TPARK_MOCK_WOKEN};
+  static const tpark_mock_op ops[] = {TPARK_MOCK_PREPARE,     TPARK_MOCK_SLEEP,  TPARK_MOCK_ADVANCE,
+                                      TPARK_MOCK_UNPARK_LOCK, TPARK_MOCK_UNPARK, TPARK_MOCK_WOKEN};
   check_events(m, ops, sizeof ops / sizeof ops[0]);
   tpark_set_default_backend(NULL);
   tpark_mock_free(m);

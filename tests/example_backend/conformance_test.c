@@ -1,6 +1,6 @@
 /* The conformance suite against the example backend: the whole test. */
-#include "tests/example_backend/example_backend.h"
 #include "tpark/conformance.h"
+#include "tests/example_backend/example_backend.h"
 
 int main(int argc, char **argv) {
   tpark_conformance_subject s = {0};

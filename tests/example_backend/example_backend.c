@@ -82,8 +82,7 @@ static void timed_wait(struct bucket *b, uint64_t ns) {
   if (rc != thrd_timedout) check(rc, "cnd_timedwait");
 }
 
-static bool example_park_until(const tpark_backend *self, tpark_parker *p,
-                               tpark_instant deadline) {
+static bool example_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   struct bucket *b = bucket_of(self, p);
   bool unparked;
   check(mtx_lock(&b->mutex), "mtx_lock");

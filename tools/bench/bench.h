@@ -18,10 +18,10 @@ typedef enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } bench_format;
 typedef struct bench_options {
   bench_format format;
   bool quick;
-  const char *backend;     /* --backend: only this one; NULL: all */
-  unsigned rounds, iters;  /* ping-pong: recorded rounds, round trips per block */
-  unsigned op_reps;        /* batches of the per-operation measurement */
-  unsigned setup_reps;     /* fresh-state selections */
+  const char *backend;    /* --backend: only this one; NULL: all */
+  unsigned rounds, iters; /* ping-pong: recorded rounds, round trips per block */
+  unsigned op_reps;       /* batches of the per-operation measurement */
+  unsigned setup_reps;    /* fresh-state selections */
   unsigned footprint_pairs;
   double timeout_budget_s; /* per timeout value and variant */
   unsigned timeout_cap;    /* samples per timeout value and variant, at most */

@@ -239,12 +239,17 @@ static bool have_native(void) { return true; }
 static void raw_wait(uint32_t *addr, uint32_t v) {
   syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
 }
-static void raw_wake(uint32_t *addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+static void raw_wake(uint32_t *addr) {
+  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 #define RAW_WAIT_NAME "futex"
 #else
 static void native_setup(void) {}
 static bool have_native(void) { return false; }
-static void raw_wait(uint32_t *addr, uint32_t v) { (void)addr; (void)v; }
+static void raw_wait(uint32_t *addr, uint32_t v) {
+  (void)addr;
+  (void)v;
+}
 static void raw_wake(uint32_t *addr) { (void)addr; }
 #define RAW_WAIT_NAME "none"
 #endif
@@ -377,9 +382,10 @@ int lockbench_main(int argc, char **argv) {
 
   printf("parkbench --locks: default backend %s, %d rounds of %u ms, medians\n",
          tpark_backend_name(&probe), rounds, ms);
-  printf("throughput: M acquisitions/s (lock, %d-step critical section, unlock, %d steps "
-         "outside)\n\n",
-         CS_STEPS, OUTSIDE_STEPS);
+  printf(
+      "throughput: M acquisitions/s (lock, %d-step critical section, unlock, %d steps "
+      "outside)\n\n",
+      CS_STEPS, OUTSIDE_STEPS);
   printf("| lock | T=2 | T=4 | T=8 | T=16 | uncontended |\n|---|---|---|---|---|---|\n");
   for (int l = 0; l < 2; l++) {
     printf("| %s |", locks[l].name);
@@ -397,8 +403,9 @@ int lockbench_main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) ratio[r] = unc[0][r] / unc[1][r];
     printf(" %.2f |\n", median(ratio, rounds));
   }
-  printf("\nworst wait for the lock, us (max over rounds), and fewest acquisitions by one "
-         "thread in a run:\n\n");
+  printf(
+      "\nworst wait for the lock, us (max over rounds), and fewest acquisitions by one "
+      "thread in a run:\n\n");
   printf("| lock | T=2 | T=4 | T=8 | T=16 |\n|---|---|---|---|---|\n");
   for (int l = 0; l < 2; l++) {
     printf("| %s |", locks[l].name);

@@ -21,8 +21,7 @@
 
 /* The sections, in the order they run and print. */
 static const bench_section *const sections[] = {
-    &backends_section,
-    &checked_section, /* uses the backends found by the backends section */
+    &backends_section, &checked_section, /* uses the backends found by the backends section */
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -93,8 +92,8 @@ static void parse_args(int argc, char **argv, bench_options *o) {
     if (len >= sizeof name) len = sizeof name - 1;
     memcpy(name, arg, len);
     name[len] = '\0';
-    bool takes_value = !strcmp(name, "--backend") || !strcmp(name, "--rounds") ||
-                       !strcmp(name, "--iters");
+    bool takes_value =
+        !strcmp(name, "--backend") || !strcmp(name, "--rounds") || !strcmp(name, "--iters");
     if (takes_value) {
       if (eq) {
         value = eq + 1;
@@ -152,9 +151,10 @@ static void print_json_head(const bench_options *o) {
   printf(", \"cpus\": %d, \"wine\": ", o->cpus);
   json_str(wine_version());
   printf(", \"pinned_cpu\": %d},\n", o->cpu);
-  printf("  \"config\": {\"quick\": %s, \"rounds\": %u, \"iters\": %u, \"op_batch\": %u, "
-         "\"op_reps\": %u, \"ratio_bar\": %.2f},\n",
-         o->quick ? "true" : "false", o->rounds, o->iters, OPS_BATCH, o->op_reps, RATIO_BAR);
+  printf(
+      "  \"config\": {\"quick\": %s, \"rounds\": %u, \"iters\": %u, \"op_batch\": %u, "
+      "\"op_reps\": %u, \"ratio_bar\": %.2f},\n",
+      o->quick ? "true" : "false", o->rounds, o->iters, OPS_BATCH, o->op_reps, RATIO_BAR);
   printf("  \"sizeof_parker\": %u", (unsigned)sizeof(tpark_parker));
 }
 

@@ -95,8 +95,8 @@ static void *ping_thread(void *arg) {
 
 pingpong_result measure_pingpong(const variant *v0, const variant *v1, const tpark_backend *b,
                                  const bench_options *o, int cpu) {
-  pingpong pp = {{v0, v1}, {NULL, NULL}, {NULL, NULL},
-                 2 * (o->rounds + 1), o->iters, cpu, {NULL, NULL}, 0};
+  pingpong pp = {{v0, v1}, {NULL, NULL}, {NULL, NULL}, 2 * (o->rounds + 1),
+                 o->iters, cpu,          {NULL, NULL}, 0};
   slot *slots = new_slots(4);
   pingpong_result r;
   memset(&r, 0, sizeof r);
@@ -198,8 +198,13 @@ static op_result run_ops(const target *t, const tpark_backend *b, const bench_op
   op_result res;
   memset(&res, 0, sizeof res);
   if (t->unpark_blocks) return res;
-  opbench ob = {{&tpark_variant, &t->variant}, {NULL, NULL}, o->op_reps, o->cpu, 0,
-                {NULL, NULL}, {NULL, NULL}};
+  opbench ob = {{&tpark_variant, &t->variant},
+                {NULL, NULL},
+                o->op_reps,
+                o->cpu,
+                0,
+                {NULL, NULL},
+                {NULL, NULL}};
   for (int v = 0; v < 2; v++) {
     ob.s[v] = new_slots(OPS_BATCH);
     for (unsigned i = 0; i < OPS_BATCH; i++) ob.v[v]->init(&ob.s[v][i], b);
@@ -387,9 +392,9 @@ static double ops_estimate_s(const bench_options *o) { return o->op_reps * 4.0 *
 static double footprint_estimate_s(const bench_options *o) { return o->footprint_pairs * 40e-6; }
 
 double measure_estimate_s(const bench_options *o) {
-  return (double)n_backends * (setup_estimate_s(o) + 2 * pingpong_estimate_s(o) +
-                               ops_estimate_s(o) + timeouts_estimate_s(o) +
-                               footprint_estimate_s(o));
+  return (double)n_backends *
+         (setup_estimate_s(o) + 2 * pingpong_estimate_s(o) + ops_estimate_s(o) +
+          timeouts_estimate_s(o) + footprint_estimate_s(o));
 }
 
 void measure_run(const bench_options *o) {
@@ -406,7 +411,8 @@ void measure_run(const bench_options *o) {
       uint64_t t0 = now_ns();
       tpark_status st = tpark_select_backend(backends[i].t->name, &b);
       uint64_t t1 = now_ns();
-      if (st != TPARK_OK) die("%s: tpark_select_backend failed the second time", backends[i].t->name);
+      if (st != TPARK_OK)
+        die("%s: tpark_select_backend failed the second time", backends[i].t->name);
       s->fresh_ns[r] = (double)(t1 - t0);
     }
     s->fresh = summarize(s->fresh_ns, s->n);

@@ -13,9 +13,9 @@ extern const uint64_t timeouts_ns[N_TIMEOUTS]; /* 0.1, 1 and 10 ms */
 
 /* [0] tpark, [1] raw, in every pair below. */
 typedef struct pingpong_result {
-  unsigned n;               /* recorded rounds */
-  double *ns[2];            /* per round: ns per round trip, in round order */
-  double *ratio;            /* per round: tpark / raw */
+  unsigned n;    /* recorded rounds */
+  double *ns[2]; /* per round: ns per round trip, in round order */
+  double *ratio; /* per round: tpark / raw */
   summary s[2];
   modes modes[2];
   /* The paired ratio: over every round, or, when the samples of both
@@ -47,7 +47,7 @@ typedef struct footprint {
 } footprint;
 
 typedef struct setup_result {
-  double first_ns;  /* the first tpark_select_backend in this process */
+  double first_ns; /* the first tpark_select_backend in this process */
   unsigned n;
   double *fresh_ns; /* later calls, each after tpark__selection_reset */
   summary fresh;

@@ -82,8 +82,8 @@ static char *run(const char *args, int *status) {
 
 #define MAX_BACKENDS 8
 #define KEYS_WANTED 7
-static const char *const keys_wanted[KEYS_WANTED] = {"pingpong_ns", "ops_ns", "timeouts",
-                                                     "footprint", "setup", "bar", "default"};
+static const char *const keys_wanted[KEYS_WANTED] = {
+    "pingpong_ns", "ops_ns", "timeouts", "footprint", "setup", "bar", "default"};
 /* The runs here ask for this many rounds: each raw-sample array of the
  * ping-pong must have that many numbers. */
 #define ROUNDS 5
@@ -97,7 +97,7 @@ typedef struct json {
   char path[256]; /* where we are, e.g. ".backends[].name" */
   int n_backends;
   char names[MAX_BACKENDS][32];
-  unsigned keys[MAX_BACKENDS]; /* bit i: keys_wanted[i] seen */
+  unsigned keys[MAX_BACKENDS];     /* bit i: keys_wanted[i] seen */
   int sample_arrays[MAX_BACKENDS]; /* ping-pong sample arrays of ROUNDS numbers */
   int bad_sample_arrays;           /* ... of another length */
   bool summary;                    /* a top-level "summary" member */
@@ -220,9 +220,9 @@ static bool object(json *j) {
 /* A ping-pong sample array: .backends[].pingpong_ns.<placement>.samples.<variant>. */
 static bool is_sample_array(const char *path) {
   static const char *const want[] = {
-      ".backends[].pingpong_ns.free.samples.tpark",  ".backends[].pingpong_ns.free.samples.raw",
-      ".backends[].pingpong_ns.free.samples.ratio",  ".backends[].pingpong_ns.pinned.samples.tpark",
-      ".backends[].pingpong_ns.pinned.samples.raw",  ".backends[].pingpong_ns.pinned.samples.ratio",
+      ".backends[].pingpong_ns.free.samples.tpark", ".backends[].pingpong_ns.free.samples.raw",
+      ".backends[].pingpong_ns.free.samples.ratio", ".backends[].pingpong_ns.pinned.samples.tpark",
+      ".backends[].pingpong_ns.pinned.samples.raw", ".backends[].pingpong_ns.pinned.samples.ratio",
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     if (!strcmp(path, want[i])) return true;
@@ -289,7 +289,7 @@ static bool value(json *j) {
       break;
     default:
       ok = j->s[j->at] == '-' || isdigit((unsigned char)j->s[j->at]) ? number(j)
-                                                                      : error(j, "expected a value");
+                                                                     : error(j, "expected a value");
   }
   j->depth--;
   return ok;
@@ -404,7 +404,8 @@ static void check_csv_run(void) {
       fail("CSV line %s has not 8 fields", f[0]);
       continue;
     }
-    if (!is_number(f[5]) || !is_number(f[6])) fail("CSV line of %s: index or value not a number", f[1]);
+    if (!is_number(f[5]) || !is_number(f[6]))
+      fail("CSV line of %s: index or value not a number", f[1]);
     for (size_t k = 0; k < N_BUILTINS; k++) {
       if (!strcmp(f[0], "backends") && !strcmp(f[1], builtins[k]) && !strcmp(f[2], "round_trip") &&
           (!strcmp(f[3], "free") || !strcmp(f[3], "pinned")) &&
@@ -439,7 +440,8 @@ static void check_table_run(void) {
     char marked[64];
     const tpark_backend *def = tpark_default_backend();
     snprintf(marked, sizeof marked, "\n%s *", def ? def->name : "?");
-    if (strstr(summary, marked) == NULL) fail("the summary does not mark the default %s", marked + 1);
+    if (strstr(summary, marked) == NULL)
+      fail("the summary does not mark the default %s", marked + 1);
     if (strstr(summary, "Keep the default") == NULL) fail("%s", "the summary gives no advice");
   }
   printf("parkbench (table): a part per backend and the summary\n");

@@ -8,9 +8,9 @@
 static struct {
   uint64_t start, last; /* ns: the run's start, the last line shown */
   bool tty, shown;
-  double total_s;   /* expected, all phases */
-  double done_s;    /* expected seconds of the phases already finished */
-  double phase_s;   /* expected seconds of the current phase */
+  double total_s; /* expected, all phases */
+  double done_s;  /* expected seconds of the phases already finished */
+  double phase_s; /* expected seconds of the current phase */
   double phase_frac;
   char phase[160];
 } pr;

@@ -43,7 +43,8 @@ static void (*lookup(const char *module, const char *name))(void) {
 static void wa_init(slot *s, const tpark_backend *b) {
   (void)b;
   if (win.wait_on_address == NULL) {
-    win.wait_on_address = (wait_on_address_fn)lookup("api-ms-win-core-synch-l1-2-0.dll", "WaitOnAddress");
+    win.wait_on_address =
+        (wait_on_address_fn)lookup("api-ms-win-core-synch-l1-2-0.dll", "WaitOnAddress");
     win.wake_by_address_single =
         (wake_by_address_fn)lookup("api-ms-win-core-synch-l1-2-0.dll", "WakeByAddressSingle");
   }
@@ -82,7 +83,8 @@ DEFINE_LOOPS(wa)
 static void ke_init(slot *s, const tpark_backend *b) {
   (void)b;
   if (win.keyed_event == NULL) {
-    nt_create_keyed_event_fn create = (nt_create_keyed_event_fn)lookup("ntdll.dll", "NtCreateKeyedEvent");
+    nt_create_keyed_event_fn create =
+        (nt_create_keyed_event_fn)lookup("ntdll.dll", "NtCreateKeyedEvent");
     win.wait_for_keyed_event = (nt_keyed_event_fn)lookup("ntdll.dll", "NtWaitForKeyedEvent");
     win.release_keyed_event = (nt_keyed_event_fn)lookup("ntdll.dll", "NtReleaseKeyedEvent");
     if (create(&win.keyed_event, GENERIC_READ | GENERIC_WRITE, NULL, 0) != 0) {

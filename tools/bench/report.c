@@ -97,7 +97,9 @@ void json_int64s(const int64_t *v, size_t n) {
 
 /* ---- CSV ------------------------------------------------------------------------- */
 
-void csv_header(void) { printf("section,subject,measurement,condition,variant,index,value,unit\n"); }
+void csv_header(void) {
+  printf("section,subject,measurement,condition,variant,index,value,unit\n");
+}
 
 void csv_row(const char *section, const char *subject, const char *measurement,
              const char *condition, const char *variant, size_t index, double value,
@@ -167,10 +169,12 @@ static void print_backend(const backend_result *r, const bench_options *o) {
            pingpong_ok(r, pl) ? "ok" : "OVER 1.05");
   }
   bool two_modes = false;
-  for (int pl = 0; pl < 2; pl++) two_modes |= r->pp[pl].modes[0].bimodal || r->pp[pl].modes[1].bimodal;
+  for (int pl = 0; pl < 2; pl++)
+    two_modes |= r->pp[pl].modes[0].bimodal || r->pp[pl].modes[1].bimodal;
   if (two_modes) {
-    printf("  2 modes (fast | slow, share of slow): in some rounds the two threads shared a CPU\n"
-           "  and in others not, or another process took the CPU; one median would mislead.\n");
+    printf(
+        "  2 modes (fast | slow, share of slow): in some rounds the two threads shared a CPU\n"
+        "  and in others not, or another process took the CPU; one median would mislead.\n");
   }
   for (int pl = 0; pl < 2; pl++) {
     if (r->pp[pl].mixed) {
@@ -252,9 +256,10 @@ static void print_advice(void) {
     printf("No measured backend is this process's default (TPARK_BACKEND or --backend).\n");
     return;
   }
-  printf("Keep the default (%s) unless you have a reason below; force another with "
-         "TPARK_BACKEND=<name> (or tpark_set_default_backend).\n",
-         d->t->name);
+  printf(
+      "Keep the default (%s) unless you have a reason below; force another with "
+      "TPARK_BACKEND=<name> (or tpark_set_default_backend).\n",
+      d->t->name);
   for (size_t i = 0; i < n_backends; i++) {
     const backend_result *r = &backends[i];
     if (r == d) continue;
@@ -271,8 +276,8 @@ static void print_summary(const bench_options *o) {
   const char *wine = wine_version();
   printf("\n== summary: which backend? (%s%s%s, %d CPUs; tpark's own numbers, medians) ==\n",
          os_name(), wine ? " under Wine " : "", wine ? wine : "", o->cpus);
-  printf("%-14s %-24s %-10s %-12s %-12s %-10s %-13s %s\n", "backend", "round trip free",
-         "pinned", "idle unpark", "late (1 ms)", "setup", "tpark/raw f/p", "bar");
+  printf("%-14s %-24s %-10s %-12s %-12s %-10s %-13s %s\n", "backend", "round trip free", "pinned",
+         "idle unpark", "late (1 ms)", "setup", "tpark/raw f/p", "bar");
   for (size_t i = 0; i < n_backends; i++) {
     const backend_result *r = &backends[i];
     char name[32], free_rt[48], pinned[24], idle[24], late[24], setup[24], ratios[32];
@@ -297,21 +302,24 @@ static void print_summary(const bench_options *o) {
     printf("%-14s %-24s %-10s %-12s %-12s %-10s %-13s %s\n", name, free_rt, pinned, idle, late,
            setup, ratios, bar_met(r) ? "met" : "MISSED");
   }
-  printf("* the default: what tpark_init picks in this process.\n"
-         "round trip free: two modes (fast | slow, share of slow) when the threads sometimes\n"
-         "shared a CPU; pinned: the median, or the fast mode when there are two; idle unpark:\n"
-         "unpark of a prepared owner that is awake; late: how long after a 1 ms deadline\n"
-         "park_until returned; setup: the first tpark_select_backend.\n");
+  printf(
+      "* the default: what tpark_init picks in this process.\n"
+      "round trip free: two modes (fast | slow, share of slow) when the threads sometimes\n"
+      "shared a CPU; pinned: the median, or the fast mode when there are two; idle unpark:\n"
+      "unpark of a prepared owner that is awake; late: how long after a 1 ms deadline\n"
+      "park_until returned; setup: the first tpark_select_backend.\n");
   print_advice();
 }
 
 void report_backends_table(const bench_options *o) {
   const char *wine = wine_version();
-  printf("parkbench: tpark vs the best plain use of each backend's OS primitive (%s%s%s, %d CPUs)\n",
-         os_name(), wine ? " under Wine " : "", wine ? wine : "", o->cpus);
-  printf("ping-pong: %u rounds x %u round trips per variant, tpark and raw interleaved; "
-         "sizeof(tpark_parker) = %u B\n",
-         o->rounds, o->iters, (unsigned)sizeof(tpark_parker));
+  printf(
+      "parkbench: tpark vs the best plain use of each backend's OS primitive (%s%s%s, %d CPUs)\n",
+      os_name(), wine ? " under Wine " : "", wine ? wine : "", o->cpus);
+  printf(
+      "ping-pong: %u rounds x %u round trips per variant, tpark and raw interleaved; "
+      "sizeof(tpark_parker) = %u B\n",
+      o->rounds, o->iters, (unsigned)sizeof(tpark_parker));
   if (o->quick) {
     printf("--quick: a smoke run; too few rounds for the verdicts against the bar to mean much.\n");
   }
@@ -396,9 +404,10 @@ static void json_backend(const backend_result *r) {
     json_int64s(t->late[1], t->n);
     printf("}}");
   }
-  printf("\n      ],\n      \"footprint\": {\"sizeof_parker\": %u, \"parkers\": %u, "
-         "\"heap_bytes_delta\": ",
-         (unsigned)sizeof(tpark_parker), r->fp.parkers);
+  printf(
+      "\n      ],\n      \"footprint\": {\"sizeof_parker\": %u, \"parkers\": %u, "
+      "\"heap_bytes_delta\": ",
+      (unsigned)sizeof(tpark_parker), r->fp.parkers);
   if (r->fp.heap_delta == INT64_MIN) {
     printf("null, \"os_bytes_per_parker\": null");
   } else {
@@ -517,8 +526,8 @@ void report_backends_csv(const bench_options *o) {
       }
     }
     if (r->fp.heap_delta != INT64_MIN) {
-      csv_row("backends", name, "heap_delta", "fresh_parkers", "tpark", 0,
-              (double)r->fp.heap_delta, "bytes");
+      csv_row("backends", name, "heap_delta", "fresh_parkers", "tpark", 0, (double)r->fp.heap_delta,
+              "bytes");
     }
     if (r->fp.handles_delta != LONG_MIN) {
       csv_row("backends", name, "handles_delta", "fresh_parkers", "tpark", 0,

@@ -13,7 +13,7 @@
  * each section prints its own with json_member, which writes the separator
  * and the key at the top level. */
 void json_member(const char *key);
-void json_str(const char *s); /* a string, escaped; null for NULL */
+void json_str(const char *s);          /* a string, escaped; null for NULL */
 void json_num(double x, int decimals); /* null when not finite */
 void json_bool(bool b);
 void json_summary(summary s, int decimals);

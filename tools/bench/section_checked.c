@@ -47,8 +47,8 @@ static void checked_run(const bench_options *o) {
     for (int pl = 0; pl < 2; pl++) {
       progress_phase(pingpong_estimate_s(o), "%s: checked mode, %s", backends[i].t->name,
                      pl ? "pinned" : "threads free");
-      rows[i][pl] = measure_pingpong(&checked_variant, &tpark_variant, backends[i].b, o,
-                                     pl ? o->cpu : -1);
+      rows[i][pl] =
+          measure_pingpong(&checked_variant, &tpark_variant, backends[i].b, o, pl ? o->cpu : -1);
     }
   }
 }
@@ -108,13 +108,13 @@ static void checked_csv(const bench_options *o) {
       const pingpong_result *r = &rows[i][pl];
       for (int v = 0; v < 2; v++) {
         for (unsigned k = 0; k < r->n; k++) {
-          csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl],
-                  variant_name[v], k, r->ns[v][k], "ns");
+          csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl], variant_name[v],
+                  k, r->ns[v][k], "ns");
         }
       }
       for (unsigned k = 0; k < r->n; k++) {
-        csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl],
-                "checked/tpark", k, r->ratio[k], "ratio");
+        csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl], "checked/tpark",
+                k, r->ratio[k], "ratio");
       }
     }
   }

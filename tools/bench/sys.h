@@ -30,7 +30,7 @@ int64_t heap_in_use(void);
 long os_handles(void);
 const char *handles_what(void); /* "handles" or "fds" */
 
-const char *os_name(void);    /* "linux", "windows", "posix" */
+const char *os_name(void);      /* "linux", "windows", "posix" */
 const char *wine_version(void); /* "8.0" under Wine, else NULL */
 
 /* Zeroed memory aligned to align (a power of two); dies when out of memory. */

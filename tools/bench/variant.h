@@ -67,30 +67,30 @@ extern const variant tpark_variant;
 extern const target raw_targets[];
 extern const size_t n_raw_targets;
 
-#define DEFINE_LOOPS(v)                                              \
-  static void v##_ping(slot *mine, slot *peer, unsigned n) {        \
-    for (unsigned i = 0; i < n; i++) {                              \
-      v##_prepare(mine);                                            \
-      v##_wake(peer);                                               \
-      v##_park(mine);                                               \
-    }                                                               \
-  }                                                                 \
-  static void v##_pong(slot *mine, slot *peer, unsigned n) {        \
-    for (unsigned i = 1; i < n; i++) {                              \
-      v##_park(mine);                                               \
-      v##_prepare(mine);                                            \
-      v##_wake(peer);                                               \
-    }                                                               \
-    v##_park(mine);                                                 \
-  }                                                                 \
-  static void v##_prepare_all(slot *s, unsigned n) {                \
-    for (unsigned i = 0; i < n; i++) v##_prepare(&s[i]);            \
-  }                                                                 \
-  static void v##_wake_all(slot *s, unsigned n) {                   \
-    for (unsigned i = 0; i < n; i++) v##_wake(&s[i]);               \
-  }                                                                 \
-  static void v##_park_all(slot *s, unsigned n) {                   \
-    for (unsigned i = 0; i < n; i++) v##_park(&s[i]);               \
+#define DEFINE_LOOPS(v)                                      \
+  static void v##_ping(slot *mine, slot *peer, unsigned n) { \
+    for (unsigned i = 0; i < n; i++) {                       \
+      v##_prepare(mine);                                     \
+      v##_wake(peer);                                        \
+      v##_park(mine);                                        \
+    }                                                        \
+  }                                                          \
+  static void v##_pong(slot *mine, slot *peer, unsigned n) { \
+    for (unsigned i = 1; i < n; i++) {                       \
+      v##_park(mine);                                        \
+      v##_prepare(mine);                                     \
+      v##_wake(peer);                                        \
+    }                                                        \
+    v##_park(mine);                                          \
+  }                                                          \
+  static void v##_prepare_all(slot *s, unsigned n) {         \
+    for (unsigned i = 0; i < n; i++) v##_prepare(&s[i]);     \
+  }                                                          \
+  static void v##_wake_all(slot *s, unsigned n) {            \
+    for (unsigned i = 0; i < n; i++) v##_wake(&s[i]);        \
+  }                                                          \
+  static void v##_park_all(slot *s, unsigned n) {            \
+    for (unsigned i = 0; i < n; i++) v##_park(&s[i]);        \
   }
 
 #define VARIANT(v)                                                                      \

@@ -1,8 +1,8 @@
 /*
  * config.h for building Check 0.15.2 with mingw-w64 (x86_64-w64-mingw32-gcc-posix
  * and i686-w64-mingw32-gcc-posix, winpthreads), written for tpark in place of
- * what Check's ./configure would generate. Every value holds for both. Used only by the Windows build of Check (tools/check/check_src.BUILD);
- * on Linux the system's libcheck is used.
+ * what Check's ./configure would generate. Every value holds for both. Used only by the Windows
+ * build of Check (tools/check/check_src.BUILD); on Linux the system's libcheck is used.
  *
  * Values are for Debian 12's mingw-w64 10 headers; "0"/absent means "missing
  * on mingw, use Check's lib/ replacement". With this file Check's own 601
@@ -42,10 +42,10 @@
 #define HAVE_DECL_STRDUP 1
 
 /* Replacements from Check's lib/ (compiled by check_src.BUILD). */
-#define HAVE_GETLINE 0          /* lib/getline.c */
-#define HAVE_DECL_STRSIGNAL 0   /* lib/strsignal.c */
-#define HAVE_DECL_LOCALTIME_R 0 /* lib/localtime_r.c (mingw only has it inline
-                                   under _POSIX_THREAD_SAFE_FUNCTIONS) */
+#define HAVE_GETLINE 0        /* lib/getline.c */
+#define HAVE_DECL_STRSIGNAL 0 /* lib/strsignal.c */
+/* lib/localtime_r.c (mingw only has it inline under _POSIX_THREAD_SAFE_FUNCTIONS) */
+#define HAVE_DECL_LOCALTIME_R 0
 
 /* alarm() does not exist on Windows, but it is only used by the fork-mode
  * timeout code (lib/timer_settime.c), which is not built: claim it is declared
