@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "conformance_internal.h"
+#include "conformance/internal.h"
 #include "tpark/tpark.h"
 
 #define MS UINT64_C(1000000)

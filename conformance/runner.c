@@ -29,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "conformance_internal.h"
+#include "conformance/internal.h"
 #include "tpark/tpark.h"
 
 #if defined(__unix__) || defined(__APPLE__)

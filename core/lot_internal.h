@@ -1,5 +1,5 @@
 /* Internal header (not installed): what the parking lot (core/lot.c), the
- * wait functions (core/wait.c) and the mutex (core/mutex.c) share: each
+ * wait functions (sync/wait.c) and the mutex (sync/mutex.c) share: each
  * thread's data, the spin policy, the default backend. */
 #ifndef TPARK_CORE_LOT_INTERNAL_H
 #define TPARK_CORE_LOT_INTERNAL_H
