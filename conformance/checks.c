@@ -1,6 +1,6 @@
 /* The conformance suite's checks (tpark/conformance.h): every promise of
  * tpark/tpark.h written once as a check, their helpers and the table of
- * checks. The runner (conformance.c) runs each against a fresh backend. */
+ * checks. The runner (runner.c) runs each against a fresh backend. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -32,11 +32,6 @@ static const char *duration(char *buf, size_t cap, uint64_t ns) {
 }
 
 /* ---- helpers for checks ------------------------------------------------- */
-
-void tpark__conformance_pause_ms(unsigned ms) {
-  struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
 
 static bool fake_time(void) { return tpark__conformance_subject->advance != NULL; }
 
