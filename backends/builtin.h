@@ -1,13 +1,15 @@
-/* Internal header (not installed): the built-in backends, as seen by the
- * selection in core/select.c. Adding a backend: write backends/<name>.c with
- * one tpark__<name>_builtin accessor, declare it here and add it to the list
- * in core/select.c. */
+/* Internal header (not installed): the built-in backends, as the selection
+ * in core/select.c sees them. A new built-in backend: backends/<name>.c with
+ * one accessor, tpark__<name>_builtin, and its name in TPARK__BUILTINS. */
 #ifndef TPARK_BACKENDS_BUILTIN_H
 #define TPARK_BACKENDS_BUILTIN_H
 
 #include "tpark/backend.h"
 
-typedef struct tpark_builtin {
+/* Every built-in, in tpark's order of preference: X(name) for each. */
+#define TPARK__BUILTINS(X) X(waitaddress) X(keyed_event) X(futex) X(condvar)
+
+typedef struct tpark__builtin {
   const char *name;
   /* Fills *b with a ready backend, creating its OS objects (a handle, a
    * table of condition variables, ...). TPARK_ENOTSUP when this system
@@ -16,19 +18,11 @@ typedef struct tpark_builtin {
   tpark_status (*create)(tpark_backend *b);
   /* Releases what create made; no parker may use b any more. */
   void (*destroy)(tpark_backend *b);
-} tpark_builtin;
+} tpark__builtin;
 
-const tpark_builtin *tpark__waitaddress_builtin(void);
-const tpark_builtin *tpark__keyed_event_builtin(void);
-const tpark_builtin *tpark__futex_builtin(void);
-const tpark_builtin *tpark__condvar_builtin(void);
-
-/* The process default if it is set or already chosen, else NULL; unlike
- * tpark_default_backend, never makes the choice. */
-const tpark_backend *tpark__default_if_chosen(void);
-
-/* For tests: forgets the default and every created built-in, releasing what
- * they hold, as if no selection had happened. No thread may use them. */
-void tpark__selection_reset(void);
+/* const tpark__builtin *tpark__<name>_builtin(void), for each built-in. */
+#define TPARK__DECLARE_BUILTIN(name) const tpark__builtin *tpark__##name##_builtin(void);
+TPARK__BUILTINS(TPARK__DECLARE_BUILTIN)
+#undef TPARK__DECLARE_BUILTIN
 
 #endif /* TPARK_BACKENDS_BUILTIN_H */

@@ -224,7 +224,7 @@ static void condvar_destroy(tpark_backend *b) { (void)b; }
 
 #endif /* _WIN32 */
 
-const tpark_builtin *tpark__condvar_builtin(void) {
-  static const tpark_builtin builtin = {"condvar", condvar_create, condvar_destroy};
+const tpark__builtin *tpark__condvar_builtin(void) {
+  static const tpark__builtin builtin = {"condvar", condvar_create, condvar_destroy};
   return &builtin;
 }

@@ -125,7 +125,7 @@ static tpark_status futex_create(tpark_backend *b) {
 
 static void futex_destroy(tpark_backend *b) { (void)b; }
 
-const tpark_builtin *tpark__futex_builtin(void) {
-  static const tpark_builtin builtin = {"futex", futex_create, futex_destroy};
+const tpark__builtin *tpark__futex_builtin(void) {
+  static const tpark__builtin builtin = {"futex", futex_create, futex_destroy};
   return &builtin;
 }

@@ -171,7 +171,7 @@ static void keyed_event_destroy(tpark_backend *b) {
   free(ke);
 }
 
-const tpark_builtin *tpark__keyed_event_builtin(void) {
-  static const tpark_builtin builtin = {"keyed_event", keyed_event_create, keyed_event_destroy};
+const tpark__builtin *tpark__keyed_event_builtin(void) {
+  static const tpark__builtin builtin = {"keyed_event", keyed_event_create, keyed_event_destroy};
   return &builtin;
 }

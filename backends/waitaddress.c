@@ -146,7 +146,7 @@ static tpark_status waitaddress_create(tpark_backend *b) {
 
 static void waitaddress_destroy(tpark_backend *b) { free(b->context); }
 
-const tpark_builtin *tpark__waitaddress_builtin(void) {
-  static const tpark_builtin builtin = {"waitaddress", waitaddress_create, waitaddress_destroy};
+const tpark__builtin *tpark__waitaddress_builtin(void) {
+  static const tpark__builtin builtin = {"waitaddress", waitaddress_create, waitaddress_destroy};
   return &builtin;
 }

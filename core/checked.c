@@ -27,6 +27,7 @@
 
 #include "core/checked_internal.h"
 #include "core/internal.h"
+#include "core/testing.h"
 #include "platform/os.h"
 
 /* ---- the wrappers -------------------------------------------------------- */

@@ -1,9 +1,8 @@
 /* Internal header (not installed): what the core needs of checked mode
- * (core/checked.c): the init hook, TPARK_CHECKED, and counters for tests. */
+ * (core/checked.c): the init hook and TPARK_CHECKED. (Its counters for
+ * tests are in core/testing.h.) */
 #ifndef TPARK_CORE_CHECKED_INTERNAL_H
 #define TPARK_CORE_CHECKED_INTERNAL_H
-
-#include <stddef.h>
 
 #include "tpark/backend.h"
 
@@ -22,11 +21,5 @@ void tpark__checked_init(const tpark_backend *b, tpark_parker *p);
  * tpark__checked_mode_reset. */
 tpark_status tpark__checked_default(const tpark_backend **b);
 void tpark__checked_mode_reset(void);
-
-/* For tests: parkers the side table tracks now, its capacity, and unpark
- * records now outstanding. */
-size_t tpark__checked_tracked(void);
-size_t tpark__checked_capacity(void);
-size_t tpark__checked_outstanding(void);
 
 #endif /* TPARK_CORE_CHECKED_INTERNAL_H */

@@ -8,17 +8,15 @@
 
 #include "backends/builtin.h"
 #include "core/checked_internal.h"
+#include "core/testing.h"
 #include "platform/os.h"
 #include "tpark/tpark.h"
 
-/* The built-ins, in order of preference; each reports TPARK_ENOTSUP where
- * it cannot exist, so one list serves every OS. */
-static const tpark_builtin *(*const builtins[])(void) = {
-    tpark__waitaddress_builtin,
-    tpark__keyed_event_builtin,
-    tpark__futex_builtin,
-    tpark__condvar_builtin,
-};
+/* The built-ins, in order of preference (backends/builtin.h); each reports
+ * TPARK_ENOTSUP where it cannot exist, so one list serves every OS. */
+#define TPARK__ACCESSOR(name) tpark__##name##_builtin,
+static const tpark__builtin *(*const builtins[])(void) = {TPARK__BUILTINS(TPARK__ACCESSOR)};
+#undef TPARK__ACCESSOR
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 
 static tpark_backend *instances[N_BUILTINS]; /* atomic; created on demand */
@@ -144,10 +142,23 @@ tpark_status tpark_init(tpark_parker *p) {
   return s == TPARK_OK ? tpark_init_with(p, b) : s;
 }
 
-const tpark_backend *tpark__default_if_chosen(void) {
+/* The process default if it is set or already chosen, else NULL; unlike
+ * tpark_default_backend, never makes the choice. */
+static const tpark_backend *default_if_chosen(void) {
   const tpark_backend *b = __atomic_load_n(&set_default, __ATOMIC_ACQUIRE);
   if (b == NULL) decode(__atomic_load_n(&auto_choice, __ATOMIC_ACQUIRE), &b);
   return b;
+}
+
+void tpark_thread_yield(void) {
+  /* Never the first choice of the default: a yield must not create a
+   * keyed-event handle or report a failed choice on stderr. */
+  const tpark_backend *b = default_if_chosen();
+  if (b != NULL) {
+    b->thread_yield(b);
+  } else {
+    tpark__os_yield();
+  }
 }
 
 const tpark_backend *tpark_set_default_backend(const tpark_backend *b) {

@@ -1,24 +1,13 @@
-/* The public API: checks at setup, then straight dispatch to the backend. */
+/* The public API: checks at setup, then straight dispatch to the parker's
+ * backend. The process default (tpark_init, tpark_thread_yield) is
+ * core/select.c's. */
 #include "tpark/tpark.h"
 
 #include <stddef.h>
 
-#include "backends/builtin.h"
 #include "core/checked_internal.h"
 #include "core/internal.h"
-#include "platform/os.h"
 #include "tpark/backend.h"
-
-bool tpark__backend_complete(const tpark_backend *b) {
-  /* A version-1 struct may end at `context`: read nothing beyond it. */
-  if (b->abi_version < 1 || b->abi_version > TPARK_BACKEND_ABI_VERSION) return false;
-  if (b->abi_version >= 2 && (b->wait_on_address == NULL) != (b->wake_by_address == NULL)) {
-    return false; /* a native address wait needs both halves */
-  }
-  return b->name != NULL && b->prepare_park != NULL && b->park != NULL && b->park_until != NULL &&
-         b->timed_out != NULL && b->unpark_lock != NULL && b->unpark != NULL && b->now != NULL &&
-         b->thread_yield != NULL;
-}
 
 tpark_status tpark_init_with(tpark_parker *p, const tpark_backend *b) {
   if (p == NULL || b == NULL || !tpark__backend_complete(b)) return TPARK_EINVAL;
@@ -47,17 +36,6 @@ tpark_unpark_handle tpark_unpark_lock(tpark_parker *p) {
 
 void tpark_unpark(tpark_unpark_handle h) {
   if (h.backend_ != NULL) h.backend_->unpark(h.backend_, h.token_);
-}
-
-void tpark_thread_yield(void) {
-  /* Never the first choice of the default: a yield must not create a
-   * keyed-event handle or report a failed choice on stderr. */
-  const tpark_backend *b = tpark__default_if_chosen();
-  if (b != NULL) {
-    b->thread_yield(b);
-  } else {
-    tpark__os_yield();
-  }
 }
 
 tpark_instant tpark_now(const tpark_parker *p) { return p->backend_->now(p->backend_); }

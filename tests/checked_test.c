@@ -26,8 +26,7 @@
 #include <unistd.h>
 #endif
 
-#include "backends/builtin.h"
-#include "core/checked_internal.h"
+#include "core/testing.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
 #include "tests/subject.h"

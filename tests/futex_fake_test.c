@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "tests/expect_abort.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"

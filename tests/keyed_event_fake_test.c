@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "platform/os.h"
 #include "tests/expect_abort.h"
 #include "tests/fake_os.h"

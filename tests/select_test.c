@@ -8,9 +8,10 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
+#include "tpark/backend.h"
 #include "tpark/mock.h"
 #include "tpark/tpark.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "tests/fake_os.h"
 #include "tpark/checked.h"
 #include "tpark/mock.h"

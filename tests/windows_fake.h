@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "tests/fake_os.h"
 #include "tpark/tpark.h"
 

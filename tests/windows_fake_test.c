@@ -14,7 +14,7 @@
 #include <unistd.h>
 #endif
 
-#include "backends/builtin.h"
+#include "core/testing.h"
 #include "platform/os.h"
 #include "tests/expect_abort.h"
 #include "tests/fake_os.h"
@@ -334,10 +334,12 @@ START_TEST(thread_yield_does_not_choose_the_default) {
   ck_assert_uint_eq(fake_count(FAKE_GET_MODULE), 0);
   ck_assert_uint_eq(fake_count(FAKE_NT_CREATE), 0);
   ck_assert_int_eq(fake_open_handles(), 0);
-  ck_assert_ptr_null(tpark__default_if_chosen());
+  /* Nothing chosen: tpark_set_default_backend(NULL) says so and chooses
+   * nothing either. */
+  ck_assert_ptr_null(tpark_set_default_backend(NULL));
   /* Once chosen, the default's own yield. */
   ck_assert_str_eq(default_name(), "keyed_event");
-  ck_assert_ptr_eq(tpark__default_if_chosen(), tpark_default_backend());
+  ck_assert_ptr_eq(tpark_set_default_backend(NULL), tpark_default_backend());
   tpark_thread_yield();
   ck_assert_uint_eq(fake_count(FAKE_SLEEP), 2);
   /* A failed choice: the OS yield again. */

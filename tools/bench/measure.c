@@ -15,8 +15,9 @@
  *                  lateness beside it (one timed wait call).
  *   footprint      heap bytes and OS handles (fds) gained over 2 x N fresh
  *                  parkers, each initialised and used for one hand-off.
- *   setup          tpark_select_backend: the first call, and in a fresh state
- *                  (after the library's test hook tpark__selection_reset).
+ *   setup          tpark_select_backend: the first call; and the built-in's
+ *                  create (then destroy) on its own, again and again: what
+ *                  a fresh process pays for its OS objects.
  */
 #include "tools/bench/measure.h"
 
@@ -27,12 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/builtin.h" /* tpark__selection_reset, for the fresh-state setup cost */
+#include "backends/builtin.h" /* the built-ins' create, for the fresh-state setup cost */
 #include "tools/bench/sys.h"
 
 const uint64_t timeouts_ns[N_TIMEOUTS] = {100000, 1000000, 10000000};
 
-const char *const builtin_names[] = {"waitaddress", "keyed_event", "futex", "condvar"};
+#define NAME(name) #name,
+const char *const builtin_names[] = {TPARK__BUILTINS(NAME)};
+#undef NAME
 const size_t n_builtin_names = sizeof builtin_names / sizeof builtin_names[0];
 
 backend_result *backends;
@@ -397,30 +400,39 @@ double measure_estimate_s(const bench_options *o) {
           timeouts_estimate_s(o) + footprint_estimate_s(o));
 }
 
+/* The built-in called name (backends/builtin.h). */
+static const tpark__builtin *builtin_named(const char *name) {
+#define ACCESSOR(name) tpark__##name##_builtin,
+  static const tpark__builtin *(*const all[])(void) = {TPARK__BUILTINS(ACCESSOR)};
+#undef ACCESSOR
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (!strcmp(all[i]()->name, name)) return all[i]();
+  }
+  die("no built-in backend is called %s", name);
+}
+
 void measure_run(const bench_options *o) {
-  /* Setup in a fresh state, many times: the library's test hook forgets
-   * every created backend (releasing its OS objects) before each call. */
+  /* Setup in a fresh state, many times: the built-in's create on its own
+   * (its OS objects: a handle, a table of condvars, ...), each instance
+   * destroyed after it was timed. */
   for (size_t i = 0; i < n_backends; i++) {
     setup_result *s = &backends[i].setup;
+    const tpark__builtin *builtin = builtin_named(backends[i].t->name);
     progress_phase(setup_estimate_s(o), "%s: setup cost", backends[i].t->name);
     s->n = o->setup_reps;
     s->fresh_ns = xcalloc(s->n, sizeof(double));
     for (unsigned r = 0; r < s->n; r++) {
-      tpark__selection_reset();
-      const tpark_backend *b;
+      tpark_backend fresh;
       uint64_t t0 = now_ns();
-      tpark_status st = tpark_select_backend(backends[i].t->name, &b);
+      tpark_status st = builtin->create(&fresh);
       uint64_t t1 = now_ns();
-      if (st != TPARK_OK)
-        die("%s: tpark_select_backend failed the second time", backends[i].t->name);
+      if (st != TPARK_OK) die("%s: creating it failed the second time", backends[i].t->name);
+      builtin->destroy(&fresh);
       s->fresh_ns[r] = (double)(t1 - t0);
     }
     s->fresh = summarize(s->fresh_ns, s->n);
-  }
-  tpark__selection_reset();
-  for (size_t i = 0; i < n_backends; i++) {
     if (tpark_select_backend(backends[i].t->name, &backends[i].b) != TPARK_OK) {
-      die("selection failed");
+      die("%s: selection failed", backends[i].t->name);
     }
   }
 

@@ -49,7 +49,7 @@ typedef struct footprint {
 typedef struct setup_result {
   double first_ns; /* the first tpark_select_backend in this process */
   unsigned n;
-  double *fresh_ns; /* later calls, each after tpark__selection_reset */
+  double *fresh_ns; /* the built-in's create on its own, each time afresh */
   summary fresh;
 } setup_result;
 

@@ -219,7 +219,8 @@ static void print_backend(const backend_result *r, const bench_options *o) {
   if (r->fp.handles_delta != LONG_MIN) printf(", %+ld %s", r->fp.handles_delta, handles_what());
   printf(" over %u fresh parkers, each used once)\n", r->fp.parkers);
   printf("setup: first tpark_select_backend(\"%s\") %.1f us", r->t->name, r->setup.first_ns / 1e3);
-  printf("; in a fresh state: median %.1f us (n=%u)\n", r->setup.fresh.median / 1e3, r->setup.n);
+  printf("; create alone, in a fresh state: median %.1f us (n=%u)\n", r->setup.fresh.median / 1e3,
+         r->setup.n);
   printf("bar (tpark/raw <= %.2f free and pinned, 0 early, 0 B per parker): %s\n", RATIO_BAR,
          bar_met(r) ? "met" : "MISSED");
 }
