@@ -53,11 +53,11 @@ static void keyed_event_prepare_park(const tpark_backend *self, tpark_parker *p)
 /* One NtWaitForKeyedEvent; timeout NULL waits until a release is taken.
  * After a release it orders the waker's writes before its unpark_lock before
  * ours (acquire). */
-static tpark_ntstatus keyed_wait(const struct keyed_event *ke, tpark_parker *p, int64_t *timeout) {
-  tpark_ntstatus status = ke->wait(ke->handle, &p->state_.u32, 0, timeout);
-  if (status == TPARK_STATUS_SUCCESS) {
+static tpark__ntstatus keyed_wait(const struct keyed_event *ke, tpark_parker *p, int64_t *timeout) {
+  tpark__ntstatus status = ke->wait(ke->handle, &p->state_.u32, 0, timeout);
+  if (status == TPARK__STATUS_SUCCESS) {
     (void)__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE);
-  } else if (!(timeout != NULL && status == TPARK_STATUS_TIMEOUT)) {
+  } else if (!(timeout != NULL && status == TPARK__STATUS_TIMEOUT)) {
     tpark__os_fatal("NtWaitForKeyedEvent", "NTSTATUS", (long)status);
   }
   return status;
@@ -88,7 +88,7 @@ static bool keyed_event_park_until(const tpark_backend *self, tpark_parker *p,
     /* Relative (negative), so a change of the wall clock cannot move it. An
      * OS timeout that fires early on our clock loops and waits again. */
     int64_t timeout = tpark__nt_relative_timeout(deadline - now);
-    if (keyed_wait(ke, p, &timeout) == TPARK_STATUS_SUCCESS) return true;
+    if (keyed_wait(ke, p, &timeout) == TPARK__STATUS_SUCCESS) return true;
   }
 }
 
@@ -109,8 +109,8 @@ static void keyed_event_unpark(const tpark_backend *self, void *token) {
   /* During process shutdown the owner is gone (see the top of this file). */
   if (ke->shutting_down != NULL && ke->shutting_down()) return;
   /* Blocks until the owner takes it; the key is only an address. */
-  tpark_ntstatus status = ke->release(ke->handle, token, 0, NULL);
-  if (status != TPARK_STATUS_SUCCESS) {
+  tpark__ntstatus status = ke->release(ke->handle, token, 0, NULL);
+  if (status != TPARK__STATUS_SUCCESS) {
     tpark__os_fatal("NtReleaseKeyedEvent", "NTSTATUS", (long)status);
   }
 }
@@ -140,7 +140,7 @@ static tpark_status keyed_event_create(tpark_backend *b) {
   if (ke == NULL) return TPARK_ENOBACKEND;
   ke->handle = NULL;
   if (((tpark_os_NtCreateKeyedEvent_fn *)create)(&ke->handle, KEYED_EVENT_ACCESS, NULL, 0) !=
-          TPARK_STATUS_SUCCESS ||
+          TPARK__STATUS_SUCCESS ||
       ke->handle == NULL) {
     free(ke);
     return TPARK_ENOBACKEND;

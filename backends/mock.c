@@ -71,26 +71,22 @@ struct tpark_mock {
   size_t n_events, cap_events;
 };
 
-static void fail(const char *what) {
-  fprintf(stderr, "tpark mock: %s\n", what);
-  fflush(stderr);
-  abort();
-}
-
 static void lock(tpark_mock *m) {
-  if (pthread_mutex_lock(&m->mutex) != 0) fail("pthread_mutex_lock failed");
+  if (pthread_mutex_lock(&m->mutex) != 0) tpark__fatal("tpark mock: pthread_mutex_lock failed");
 }
 
 static void unlock(tpark_mock *m) {
-  if (pthread_mutex_unlock(&m->mutex) != 0) fail("pthread_mutex_unlock failed");
+  if (pthread_mutex_unlock(&m->mutex) != 0) tpark__fatal("tpark mock: pthread_mutex_unlock failed");
 }
 
 static void wait_changed(tpark_mock *m) {
-  if (pthread_cond_wait(&m->changed, &m->mutex) != 0) fail("pthread_cond_wait failed");
+  if (pthread_cond_wait(&m->changed, &m->mutex) != 0)
+    tpark__fatal("tpark mock: pthread_cond_wait failed");
 }
 
 static void broadcast(tpark_mock *m) {
-  if (pthread_cond_broadcast(&m->changed) != 0) fail("pthread_cond_broadcast failed");
+  if (pthread_cond_broadcast(&m->changed) != 0)
+    tpark__fatal("tpark mock: pthread_cond_broadcast failed");
 }
 
 /* Makes room for one more element in an array of *cap elements of size. */
@@ -98,7 +94,7 @@ static void *grow(void *array, size_t *cap, size_t n, size_t size, const char *w
   if (n < *cap) return array;
   size_t new_cap = *cap ? 2 * *cap : 16;
   void *grown = realloc(array, new_cap * size);
-  if (grown == NULL) fail(what);
+  if (grown == NULL) tpark__fatal("tpark mock: %s", what);
   *cap = new_cap;
   return grown;
 }
@@ -266,7 +262,9 @@ static void mock_unpark(const tpark_backend *self, void *token) {
   }
   if (i == (size_t)-1) {
     unlock(m);
-    fail("tpark_unpark: this handle was already used, or is not from this mock's unpark_lock");
+    tpark__fatal(
+        "tpark mock: tpark_unpark: this handle was already used, or is not from this mock's "
+        "unpark_lock");
   }
   struct handle h = m->handles[i];
   m->handles[i] = m->handles[--m->n_handles];
@@ -319,7 +317,7 @@ void tpark_mock_free(tpark_mock *m) {
   lock(m);
   if (m->first != NULL) {
     unlock(m);
-    fail("tpark_mock_free: threads are still parked on this mock");
+    tpark__fatal("tpark mock: tpark_mock_free: threads are still parked on this mock");
   }
   /* Released threads still need the lock once to leave their park. */
   while (m->in_park > 0) wait_changed(m);
@@ -386,7 +384,7 @@ static bool wait_sleepers_until(tpark_mock *m, const size_t *n, const struct tim
   while (m->sleepers < *n) {
     int err = pthread_cond_timedwait(&m->changed, &m->mutex, until);
     if (err == ETIMEDOUT) break;
-    if (err != 0) fail("pthread_cond_timedwait failed");
+    if (err != 0) tpark__fatal("tpark mock: pthread_cond_timedwait failed");
   }
   return m->sleepers >= *n;
 }
@@ -478,7 +476,7 @@ tpark_status tpark_mock_label(tpark_mock *m, const tpark_parker *p, const char *
   if (name != NULL) {
     size_t len = strlen(name);
     copy = malloc(len + 1);
-    if (copy == NULL) fail("out of memory for a label");
+    if (copy == NULL) tpark__fatal("tpark mock: out of memory for a label");
     memcpy(copy, name, len + 1);
   }
   lock(m);

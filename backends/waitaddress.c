@@ -36,7 +36,7 @@ static bool waitaddress_park_until(const tpark_backend *self, tpark_parker *p,
   const struct waitaddress *wa = self->context;
   for (;;) {
     if (__atomic_load_n(&p->state_.u32, __ATOMIC_ACQUIRE) == EMPTY) return true;
-    uint32_t ms = TPARK_WIN_INFINITE;
+    uint32_t ms = TPARK__INFINITE;
     if (deadline != TPARK_NEVER) {
       tpark_instant now = waitaddress_now(self);
       if (now >= deadline) return false; /* the state stays PARKED: timed out */
@@ -46,7 +46,7 @@ static bool waitaddress_park_until(const tpark_backend *self, tpark_parker *p,
     if (!wa->wait_on_address(&p->state_.u32, &parked, sizeof parked, ms)) {
       /* A timeout (perhaps early on our clock): the loop checks the time. */
       uint32_t err = tpark_os(GetLastError)();
-      if (err != TPARK_ERROR_TIMEOUT) tpark__os_fatal("WaitOnAddress", "GetLastError", (long)err);
+      if (err != TPARK__ERROR_TIMEOUT) tpark__os_fatal("WaitOnAddress", "GetLastError", (long)err);
     }
   }
 }
@@ -77,7 +77,7 @@ static bool waitaddress_wait_on_address(const tpark_backend *self, volatile void
                                         const void *compare, size_t size, tpark_instant deadline) {
   const struct waitaddress *wa = self->context;
   for (;;) {
-    uint32_t ms = TPARK_WIN_INFINITE;
+    uint32_t ms = TPARK__INFINITE;
     if (deadline != TPARK_NEVER) {
       tpark_instant now = waitaddress_now(self);
       /* A past deadline still compares once (0 ms): a changed value is true. */
@@ -85,7 +85,7 @@ static bool waitaddress_wait_on_address(const tpark_backend *self, volatile void
     }
     if (wa->wait_on_address(addr, (void *)compare, size, ms)) return true;
     uint32_t err = tpark_os(GetLastError)();
-    if (err != TPARK_ERROR_TIMEOUT) tpark__os_fatal("WaitOnAddress", "GetLastError", (long)err);
+    if (err != TPARK__ERROR_TIMEOUT) tpark__os_fatal("WaitOnAddress", "GetLastError", (long)err);
     if (ms == 0 || waitaddress_now(self) >= deadline) return false;
     /* Early on our clock: wait for the rest. */
   }

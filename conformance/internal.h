@@ -26,7 +26,6 @@
 #define PAST_DEADLINE "past deadline"    /* a passed deadline: false at once */
 #define TIMED_OUT "timed_out"            /* true after a timeout unless unparked since */
 #define ORDERING "memory ordering"       /* waker's writes before unpark_lock visible after park */
-#define LIFETIME "lifetime"              /* unpark does not touch the parker */
 #define CLOCK "clock"                    /* now() never decreases; deadlines saturate */
 #define VTABLE "vtable"                  /* tpark/backend.h's rules for the struct */
 #define COPY "copy"                      /* a copy of a valid backend is a valid backend */

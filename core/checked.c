@@ -60,6 +60,9 @@ static uint64_t me(void) {
 
 /* One line, then abort. parker 0: not known (a stale handle). */
 static void violation(const char *rule, const char *call, uintptr_t parker,
+                      const tpark_backend *self, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 5, 6)));
+static void violation(const char *rule, const char *call, uintptr_t parker,
                       const tpark_backend *self, const char *fmt, ...) {
   char detail[256];
   va_list ap;
@@ -68,12 +71,9 @@ static void violation(const char *rule, const char *call, uintptr_t parker,
   va_end(ap);
   char where[32] = "unknown";
   if (parker != 0) snprintf(where, sizeof where, "0x%" PRIxPTR, parker);
-  fprintf(stderr,
-          "tpark checked: rule \"%s\" broken by %s(parker %s) on backend %s, thread %" PRIu64
-          ": %s\n",
-          rule, call, where, inner_of(self)->name, me(), detail);
-  fflush(stderr);
-  abort();
+  tpark__fatal("tpark checked: rule \"%s\" broken by %s(parker %s) on backend %s, thread %" PRIu64
+               ": %s",
+               rule, call, where, inner_of(self)->name, me(), detail);
 }
 
 /* ---- the side table ------------------------------------------------------ */
@@ -136,13 +136,14 @@ static void forget(bucket *b, uintptr_t parker) {
 /* Locks p's bucket; the caller unlocks it (unlock()). */
 static bucket *lock(uintptr_t parker) {
   bucket *b = bucket_of(parker);
-  if (pthread_mutex_lock(&b->lock) != 0) abort();
+  if (pthread_mutex_lock(&b->lock) != 0) tpark__fatal("tpark checked: pthread_mutex_lock failed");
   b->clock++;
   return b;
 }
 
 static void unlock(bucket *b) {
-  if (pthread_mutex_unlock(&b->lock) != 0) abort();
+  if (pthread_mutex_unlock(&b->lock) != 0)
+    tpark__fatal("tpark checked: pthread_mutex_unlock failed");
 }
 
 static slot *find(bucket *b, uintptr_t parker) {
@@ -351,7 +352,8 @@ static void *checked_unpark_lock(const tpark_backend *self, tpark_parker *p) {
   unlock(b);
   void *token = inner_of(self)->unpark_lock(inner_of(self), p);
 
-  if (pthread_mutex_lock(&records.lock) != 0) abort();
+  if (pthread_mutex_lock(&records.lock) != 0)
+    tpark__fatal("tpark checked: pthread_mutex_lock failed");
   size_t i;
   if (records.free_head != 0) {
     i = records.free_head - 1;
@@ -387,7 +389,8 @@ static void checked_unpark(const tpark_backend *self, void *token) {
   uintptr_t handle = (uintptr_t)token;
   size_t i = (size_t)(handle & INDEX_MASK);
   uintptr_t generation = handle >> INDEX_BITS;
-  if (pthread_mutex_lock(&records.lock) != 0) abort();
+  if (pthread_mutex_lock(&records.lock) != 0)
+    tpark__fatal("tpark checked: pthread_mutex_lock failed");
   if (i >= records.n || !records.v[i].live || records.v[i].generation != generation) {
     bool stale = i < records.n && generation != 0 && generation < records.v[i].generation;
     /* The parker is known while the record was not reused since. */

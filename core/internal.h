@@ -1,6 +1,7 @@
-/* Internal header (not installed): deadline arithmetic shared by the core and
- * the backends (pure functions, unit-tested in tests/deadline_test.c), and
- * the vtable check the core shares with checked mode. */
+/* Internal header (not installed): what every layer shares: the one way to
+ * end the process on an impossible answer or a misuse (core/fatal.c), the
+ * vtable check (core/vtable.c), and deadline arithmetic (pure functions,
+ * unit-tested in tests/deadline_test.c). */
 #ifndef TPARK_CORE_INTERNAL_H
 #define TPARK_CORE_INTERNAL_H
 
@@ -13,7 +14,14 @@
 #define TPARK_NS_PER_SEC UINT64_C(1000000000)
 #define TPARK_NS_PER_MS UINT64_C(1000000)
 
-/* What tpark_init_with accepts (core/tpark.c): a known ABI version, a name,
+/* Prints fmt's line (a newline added) on stderr and aborts. For what the API
+ * says ends the process: a misuse it cannot report otherwise, or an OS
+ * answer that cannot happen once a backend is set up. Messages start with
+ * what failed ("tpark: futex(FUTEX_WAKE) failed: ...", "tpark mock: ...",
+ * "tpark_wait_on_address: ..."). */
+void tpark__fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* What tpark_init_with accepts (core/vtable.c): a known ABI version, a name,
  * every required member, and both or neither native address-wait member. */
 bool tpark__backend_complete(const tpark_backend *b);
 

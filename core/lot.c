@@ -20,7 +20,6 @@
  * default backend; spinning yields through the OS table. */
 #include "tpark/lot.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,23 +27,21 @@
 #include "core/lot_internal.h"
 #include "tpark/backend.h"
 
-static void fail(const char *what) {
-  fprintf(stderr, "tpark: parking lot: %s\n", what);
-  fflush(stderr);
-  abort();
-}
-
 const tpark_backend *tpark__lot_backend(void) {
   const tpark_backend *b = tpark_default_backend();
   if (b == NULL) {
-    fail("there is no default backend (see the message above, or TPARK_BACKEND)");
+    tpark__fatal(
+        "tpark: parking lot: there is no default backend (see the message above, or "
+        "TPARK_BACKEND)");
   }
   return b;
 }
 
 void tpark__lot_bind(tpark_parker *p, const tpark_backend *b) {
   if (tpark_init_with(p, b) != TPARK_OK) {
-    fail("the default backend is not a complete vtable (tpark_set_default_backend)");
+    tpark__fatal(
+        "tpark: parking lot: the default backend is not a complete vtable "
+        "(tpark_set_default_backend)");
   }
 }
 
@@ -215,7 +212,7 @@ static table *new_table(size_t threads, table *prev) {
   }
   table *t = malloc(sizeof *t);
   padded_bucket *e = calloc(n, sizeof *e);
-  if (t == NULL || e == NULL) fail("out of memory for the hash table");
+  if (t == NULL || e == NULL) tpark__fatal("tpark: parking lot: out of memory for the hash table");
   for (size_t i = 0; i < n; i++) e[i].b.seed = (uint32_t)i + 1; /* xorshift needs != 0 */
   t->entries = e;
   t->n = n;
@@ -409,7 +406,7 @@ static void handles_init(handles *hs) {
 static void handles_push(handles *hs, tpark_unpark_handle h) {
   if (hs->n == hs->cap) {
     tpark_unpark_handle *bigger = malloc(2 * hs->cap * sizeof *bigger);
-    if (bigger == NULL) fail("out of memory for unpark handles");
+    if (bigger == NULL) tpark__fatal("tpark: parking lot: out of memory for unpark handles");
     memcpy(bigger, hs->h, hs->n * sizeof *bigger);
     if (hs->h != hs->local) free(hs->h);
     hs->h = bigger;

@@ -4,21 +4,15 @@
  * the key is winpthreads', whose TLS callback runs the destructors at thread
  * exit, also for threads not created with pthread_create. */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "core/internal.h"
 #include "core/lot_internal.h"
 
 static pthread_key_t key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static int key_error;
 static size_t live; /* atomic */
-
-static void fail(const char *what) {
-  fprintf(stderr, "tpark: parking lot: %s\n", what);
-  fflush(stderr);
-  abort();
-}
 
 /* At thread exit. Nothing can reference t: a thread exits only when it is
  * not parked, and a woken thread is out of every queue. If a later key
@@ -33,12 +27,13 @@ static void create_key(void) { key_error = pthread_key_create(&key, release); }
 
 tpark__thread *tpark__thread_current(void) {
   pthread_once(&key_once, create_key);
-  if (key_error != 0) fail("pthread_key_create failed");
+  if (key_error != 0) tpark__fatal("tpark: parking lot: pthread_key_create failed");
   tpark__thread *t = pthread_getspecific(key);
   if (t != NULL) return t;
   t = calloc(1, sizeof *t);
-  if (t == NULL) fail("out of memory for a thread's data");
-  if (pthread_setspecific(key, t) != 0) fail("pthread_setspecific failed");
+  if (t == NULL) tpark__fatal("tpark: parking lot: out of memory for a thread's data");
+  if (pthread_setspecific(key, t) != 0)
+    tpark__fatal("tpark: parking lot: pthread_setspecific failed");
   t->grow_pending = true;
   __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
   return t;

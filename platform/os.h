@@ -26,27 +26,30 @@
 
 #include "tpark/tpark.h"
 
-/* Windows types by hand, so that no Windows header is needed anywhere. */
+/* Windows types and constants by hand, so that no Windows header is needed
+ * anywhere. */
 #if defined(_WIN32) && !defined(_WIN64)
-#define TPARK_WINAPI __stdcall
+#define TPARK__WINAPI __stdcall
 #else
-#define TPARK_WINAPI /* the only convention on x86_64 and off Windows */
+#define TPARK__WINAPI /* the only convention on x86_64 and off Windows */
 #endif
-typedef int32_t tpark_ntstatus;
-#define TPARK_STATUS_SUCCESS ((tpark_ntstatus)0x00000000)
-#define TPARK_STATUS_TIMEOUT ((tpark_ntstatus)0x00000102)
-#define TPARK_WIN_INFINITE 0xFFFFFFFFu
-#define TPARK_ERROR_TIMEOUT 1460u /* GetLastError after a timed-out WaitOnAddress */
+typedef int32_t tpark__ntstatus;
+#define TPARK__STATUS_SUCCESS ((tpark__ntstatus)0x00000000)
+#define TPARK__STATUS_TIMEOUT ((tpark__ntstatus)0x00000102)
+#define TPARK__INFINITE 0xFFFFFFFFu
+#define TPARK__ERROR_TIMEOUT 1460u /* GetLastError after a timed-out WaitOnAddress */
 
 /* Any function, as stored in the table (cast back to its own type to call). */
 typedef void (*tpark_os_fn)(void);
 
 /* Calling conventions of the entries. */
 #define TPARK_OS_CC_C
-#define TPARK_OS_CC_WIN TPARK_WINAPI
+#define TPARK_OS_CC_WIN TPARK__WINAPI
 
 /* X(name, where it exists, convention, return type, parameters).
- * Where: ANY (standard C), POSIX, LINUX, WIN. */
+ * Where: ANY (standard C), POSIX, LINUX, WIN. A new entry: a line here and
+ * its real function, tpark__real_<name>, in platform/posix.c or
+ * platform/windows.c (the prototype comes from this line). */
 // clang-format off: keep the table as a table
 #define TPARK_OS_CALLS(X)                                                                    \
   X(getenv, ANY, C, char *, (const char *name))                                              \
@@ -76,23 +79,49 @@ typedef void (*tpark_os_fn)(void);
 TPARK_OS_CALLS(TPARK_OS_TYPEDEF)
 #undef TPARK_OS_TYPEDEF
 
+/* TPARK__ON_<where>(yes, no): yes where this OS has the calls of that kind,
+ * else no. */
+#define TPARK__ON_ANY(yes, no) yes
+#if defined(_WIN32)
+#define TPARK__ON_WIN(yes, no) yes
+#define TPARK__ON_POSIX(yes, no) no
+#else
+#define TPARK__ON_WIN(yes, no) no
+#define TPARK__ON_POSIX(yes, no) yes
+#endif
+#if defined(__linux__)
+#define TPARK__ON_LINUX(yes, no) yes
+#else
+#define TPARK__ON_LINUX(yes, no) no
+#endif
+
+/* The real functions (platform/posix.c, platform/windows.c): a prototype for
+ * each entry this OS has, made from its line of the table. A definition that
+ * drifts from its line does not compile, one missing does not link, and a
+ * function that has no line has no prototype (-Wmissing-prototypes). */
+#define TPARK__OS_DECLARE_REAL(name, where, cc, ret, params) \
+  TPARK__ON_##where(tpark_os_##name##_fn tpark__real_##name;, )
+TPARK_OS_CALLS(TPARK__OS_DECLARE_REAL)
+#undef TPARK__OS_DECLARE_REAL
+
 /* Windows functions looked up by name through the loader entries. */
-typedef int(TPARK_WINAPI tpark_os_WaitOnAddress_fn)(volatile void *address, void *compare,
-                                                    size_t size, uint32_t ms);
-typedef void(TPARK_WINAPI tpark_os_WakeByAddressSingle_fn)(void *address);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtCreateKeyedEvent_fn)(void **handle, uint32_t access,
-                                                                    void *attributes,
-                                                                    uint32_t flags);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtWaitForKeyedEvent_fn)(void *handle, void *key,
-                                                                     uint8_t alertable,
-                                                                     int64_t *timeout);
-typedef tpark_ntstatus(TPARK_WINAPI tpark_os_NtReleaseKeyedEvent_fn)(void *handle, void *key,
-                                                                     uint8_t alertable,
-                                                                     int64_t *timeout);
+typedef int(TPARK__WINAPI tpark_os_WaitOnAddress_fn)(volatile void *address, void *compare,
+                                                     size_t size, uint32_t ms);
+typedef void(TPARK__WINAPI tpark_os_WakeByAddressSingle_fn)(void *address);
+typedef tpark__ntstatus(TPARK__WINAPI tpark_os_NtCreateKeyedEvent_fn)(void **handle,
+                                                                      uint32_t access,
+                                                                      void *attributes,
+                                                                      uint32_t flags);
+typedef tpark__ntstatus(TPARK__WINAPI tpark_os_NtWaitForKeyedEvent_fn)(void *handle, void *key,
+                                                                       uint8_t alertable,
+                                                                       int64_t *timeout);
+typedef tpark__ntstatus(TPARK__WINAPI tpark_os_NtReleaseKeyedEvent_fn)(void *handle, void *key,
+                                                                       uint8_t alertable,
+                                                                       int64_t *timeout);
 /* BOOLEAN RtlDllShutdownInProgress(void): nonzero once ExitProcess has ended
  * every other thread and runs DllMain(DLL_PROCESS_DETACH) and the DLLs'
  * static destructors. */
-typedef uint8_t(TPARK_WINAPI tpark_os_RtlDllShutdownInProgress_fn)(void);
+typedef uint8_t(TPARK__WINAPI tpark_os_RtlDllShutdownInProgress_fn)(void);
 
 enum tpark_os_index {
 #define TPARK_OS_ENUM(name, where, cc, ret, params) TPARK_OS_##name,
@@ -115,27 +144,23 @@ extern tpark_os_entry tpark__os[TPARK_OS_COUNT];
 /* True when the entry has a function (real or fake). */
 #define tpark_os_has(name) (tpark__os[TPARK_OS_##name].current != NULL)
 
+/* For tests (the fake OS, tests/fake_os.h): */
 /* Replaces the entry called name with fn (NULL: the real one again).
  * TPARK_EINVAL when no entry has that name. */
-tpark_status tpark_os_set(const char *name, tpark_os_fn fn);
-
+tpark_status tpark__os_set(const char *name, tpark_os_fn fn);
 /* Makes the entry called name missing (NULL), as on an OS without that
  * call. TPARK_EINVAL when no entry has that name. */
-tpark_status tpark_os_hide(const char *name);
-
-/* The current function of the entry called name; NULL if none or unknown. */
-tpark_os_fn tpark_os_get(const char *name);
-
+tpark_status tpark__os_hide(const char *name);
 /* Every entry back to the real function. */
-void tpark_os_restore_all(void);
+void tpark__os_restore_all(void);
 
 /* Gives the processor away through the table (Sleep(0) or sched_yield). */
 void tpark__os_yield(void);
 
 /* Windows: QueryPerformanceFrequency, read once at setup: false if it fails
  * or answers a frequency tpark cannot convert exactly (not in 1 Hz ..
- * TPARK_QPC_MAX_FREQUENCY; real ones are 10 MHz, 3.58 MHz, a few GHz). */
-#define TPARK_QPC_MAX_FREQUENCY (UINT64_MAX / UINT64_C(1000000000)) /* 18.4 GHz */
+ * TPARK__QPC_MAX_FREQUENCY; real ones are 10 MHz, 3.58 MHz, a few GHz). */
+#define TPARK__QPC_MAX_FREQUENCY (UINT64_MAX / UINT64_C(1000000000)) /* 18.4 GHz */
 bool tpark__os_qpc_frequency(int64_t *frequency);
 
 /* Windows: QueryPerformanceCounter in ns, given the frequency of
@@ -143,8 +168,9 @@ bool tpark__os_qpc_frequency(int64_t *frequency);
  * TPARK_NEVER - 1. */
 tpark_instant tpark__os_qpc_ns(int64_t frequency);
 
-/* Prints "tpark: <call> failed: <what> <code>" to stderr and aborts: for OS
- * answers that the API documents as impossible once a backend is set up. */
-void tpark__os_fatal(const char *call, const char *what, long code);
+/* "tpark: <call> failed: <what> <code> (<code in hex>)" through tpark__fatal:
+ * for OS answers that the API documents as impossible once a backend is set
+ * up. */
+void tpark__os_fatal(const char *call, const char *what, long code) __attribute__((noreturn));
 
 #endif /* TPARK_PLATFORM_OS_H */

@@ -9,32 +9,32 @@
 
 char *tpark__real_getenv(const char *name) { return getenv(name); }
 
-void *TPARK_WINAPI tpark__real_GetModuleHandleA(const char *module) {
+void *TPARK__WINAPI tpark__real_GetModuleHandleA(const char *module) {
   return (void *)GetModuleHandleA(module);
 }
 
-tpark_os_fn TPARK_WINAPI tpark__real_GetProcAddress(void *module, const char *proc) {
+tpark_os_fn TPARK__WINAPI tpark__real_GetProcAddress(void *module, const char *proc) {
   return (tpark_os_fn)GetProcAddress((HMODULE)module, proc);
 }
 
-int TPARK_WINAPI tpark__real_CloseHandle(void *handle) { return CloseHandle((HANDLE)handle); }
+int TPARK__WINAPI tpark__real_CloseHandle(void *handle) { return CloseHandle((HANDLE)handle); }
 
-uint32_t TPARK_WINAPI tpark__real_GetLastError(void) { return GetLastError(); }
+uint32_t TPARK__WINAPI tpark__real_GetLastError(void) { return GetLastError(); }
 
-int TPARK_WINAPI tpark__real_QueryPerformanceCounter(int64_t *count) {
+int TPARK__WINAPI tpark__real_QueryPerformanceCounter(int64_t *count) {
   LARGE_INTEGER li;
   BOOL ok = QueryPerformanceCounter(&li);
   *count = li.QuadPart;
   return ok;
 }
 
-int TPARK_WINAPI tpark__real_QueryPerformanceFrequency(int64_t *frequency) {
+int TPARK__WINAPI tpark__real_QueryPerformanceFrequency(int64_t *frequency) {
   LARGE_INTEGER li;
   BOOL ok = QueryPerformanceFrequency(&li);
   *frequency = li.QuadPart;
   return ok;
 }
 
-void TPARK_WINAPI tpark__real_Sleep(uint32_t ms) { Sleep(ms); }
+void TPARK__WINAPI tpark__real_Sleep(uint32_t ms) { Sleep(ms); }
 
 #endif /* _WIN32 */

@@ -2,10 +2,9 @@
  * when it has one, else the parking lot keyed by the address. */
 #include "tpark/wait.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "core/lot_internal.h"
 #include "tpark/backend.h"
 
@@ -13,12 +12,10 @@ static const tpark_backend *native(const tpark_backend *b) {
   return b->abi_version >= 2 && b->wait_on_address != NULL ? b : NULL;
 }
 
-static void bad_call(const char *what, size_t size) {
-  fprintf(stderr, "tpark_wait_on_address: %s (size %lu; sizes are 1, 2, 4, 8)\n", what,
-          (unsigned long)size);
-  fflush(stderr);
-  abort();
-}
+/* A call that breaks tpark/wait.h's rules. */
+#define BAD_CALL(what, size)                                                       \
+  tpark__fatal("tpark_wait_on_address: %s (size %lu; sizes are 1, 2, 4, 8)", what, \
+               (unsigned long)(size))
 
 struct wait_ctx {
   volatile void *addr;
@@ -55,9 +52,9 @@ static bool still_equal(void *c) {
 
 bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size,
                            tpark_instant deadline) {
-  if (size != 1 && size != 2 && size != 4 && size != 8) bad_call("bad size", size);
-  if (addr == NULL || compare == NULL) bad_call("NULL address or compare value", size);
-  if ((uintptr_t)addr % size != 0) bad_call("address not aligned to size", size);
+  if (size != 1 && size != 2 && size != 4 && size != 8) BAD_CALL("bad size", size);
+  if (addr == NULL || compare == NULL) BAD_CALL("NULL address or compare value", size);
+  if ((uintptr_t)addr % size != 0) BAD_CALL("address not aligned to size", size);
   const tpark_backend *b = native(tpark__lot_backend());
   if (b != NULL) return b->wait_on_address(b, addr, compare, size, deadline);
   struct wait_ctx w = {addr, compare, size};

@@ -18,9 +18,9 @@
 #define FUTEX_CMD_WAKE 1
 #define FUTEX_CMD_WAIT_BITSET 9
 #define QPC_FREQUENCY 10000000 /* 100 ns ticks, as on most Windows */
-#define STATUS_INVALID_HANDLE ((tpark_ntstatus)0xC0000008)
-#define STATUS_ACCESS_DENIED ((tpark_ntstatus)0xC0000022)
-#define STATUS_INVALID_PARAMETER_1 ((tpark_ntstatus)0xC00000EF)
+#define STATUS_INVALID_HANDLE ((tpark__ntstatus)0xC0000008)
+#define STATUS_ACCESS_DENIED ((tpark__ntstatus)0xC0000022)
+#define STATUS_INVALID_PARAMETER_1 ((tpark__ntstatus)0xC00000EF)
 /* Keyed-event access rights, and how the generic ones map to them. */
 #define KEYEDEVENT_WAIT 0x0001u
 #define KEYEDEVENT_WAKE 0x0002u
@@ -284,7 +284,7 @@ static tpark_os_QueryPerformanceFrequency_fn fake_QueryPerformanceFrequency;
 static tpark_os_Sleep_fn fake_Sleep;
 static tpark_os_CloseHandle_fn fake_CloseHandle;
 
-static void *TPARK_WINAPI fake_GetModuleHandleA(const char *name) {
+static void *TPARK__WINAPI fake_GetModuleHandleA(const char *name) {
   int err = 0;
   void *module = NULL;
   lock();
@@ -305,7 +305,7 @@ static tpark_os_NtWaitForKeyedEvent_fn fake_NtWaitForKeyedEvent;
 static tpark_os_NtReleaseKeyedEvent_fn fake_NtReleaseKeyedEvent;
 static tpark_os_RtlDllShutdownInProgress_fn fake_RtlDllShutdownInProgress;
 
-static tpark_os_fn TPARK_WINAPI fake_GetProcAddress(void *module, const char *name) {
+static tpark_os_fn TPARK__WINAPI fake_GetProcAddress(void *module, const char *name) {
   static const struct {
     void *module;
     const char *name;
@@ -330,9 +330,9 @@ static tpark_os_fn TPARK_WINAPI fake_GetProcAddress(void *module, const char *na
   return err == 0 ? fn : NULL;
 }
 
-static uint32_t TPARK_WINAPI fake_GetLastError(void) { return last_error; }
+static uint32_t TPARK__WINAPI fake_GetLastError(void) { return last_error; }
 
-static int TPARK_WINAPI fake_QueryPerformanceCounter(int64_t *count) {
+static int TPARK__WINAPI fake_QueryPerformanceCounter(int64_t *count) {
   int err = 0;
   lock();
   scripted(FAKE_CLOCK, &err);
@@ -348,7 +348,7 @@ static int TPARK_WINAPI fake_QueryPerformanceCounter(int64_t *count) {
   return err == 0;
 }
 
-static int TPARK_WINAPI fake_QueryPerformanceFrequency(int64_t *frequency) {
+static int TPARK__WINAPI fake_QueryPerformanceFrequency(int64_t *frequency) {
   int err = 0;
   lock();
   scripted(FAKE_QPF, &err);
@@ -357,7 +357,7 @@ static int TPARK_WINAPI fake_QueryPerformanceFrequency(int64_t *frequency) {
   return err == 0;
 }
 
-static void TPARK_WINAPI fake_Sleep(uint32_t ms) {
+static void TPARK__WINAPI fake_Sleep(uint32_t ms) {
   int err = 0;
   lock();
   scripted(FAKE_SLEEP, &err);
@@ -365,19 +365,19 @@ static void TPARK_WINAPI fake_Sleep(uint32_t ms) {
   if (ms != 0) fake_bug("Sleep with a time: tpark only yields");
 }
 
-static int TPARK_WINAPI fake_WaitOnAddress(volatile void *address, void *compare, size_t size,
-                                           uint32_t ms) {
+static int TPARK__WINAPI fake_WaitOnAddress(volatile void *address, void *compare, size_t size,
+                                            uint32_t ms) {
   int err = 0;
   if (size != sizeof(uint32_t)) fake_bug("WaitOnAddress: tpark waits on 4 bytes");
   lock();
   fk.last_wait_ms = ms;
   if (scripted(FAKE_WAIT_ON_ADDRESS, &err)) {
-    check_possible("WaitOnAddress", ms != TPARK_WIN_INFINITE, err == TPARK_ERROR_TIMEOUT);
+    check_possible("WaitOnAddress", ms != TPARK__INFINITE, err == TPARK__ERROR_TIMEOUT);
   } else if (__atomic_load_n((volatile uint32_t *)address, __ATOMIC_SEQ_CST) ==
              *(uint32_t *)compare) {
     uint64_t deadline =
-        ms == TPARK_WIN_INFINITE ? NO_DEADLINE : deadline_after((uint64_t)ms * 1000000);
-    if (!block(NULL, (const void *)address, deadline)) err = TPARK_ERROR_TIMEOUT;
+        ms == TPARK__INFINITE ? NO_DEADLINE : deadline_after((uint64_t)ms * 1000000);
+    if (!block(NULL, (const void *)address, deadline)) err = TPARK__ERROR_TIMEOUT;
   }
   unlock();
   if (err != 0) {
@@ -387,7 +387,7 @@ static int TPARK_WINAPI fake_WaitOnAddress(volatile void *address, void *compare
   return 1;
 }
 
-static void TPARK_WINAPI fake_WakeByAddressSingle(void *address) {
+static void TPARK__WINAPI fake_WakeByAddressSingle(void *address) {
   int err = 0;
   lock();
   if (!scripted(FAKE_WAKE_BY_ADDRESS, &err)) wake(NULL, address, 1);
@@ -410,17 +410,17 @@ static uint32_t keyed_event_rights(uint32_t access) {
 
 /* What Windows checks first in a keyed wait or release: the handle, its
  * access right, the key (even). Locked. */
-static tpark_ntstatus check_keyed_call(const void *handle, uint32_t right, const void *key) {
+static tpark__ntstatus check_keyed_call(const void *handle, uint32_t right, const void *key) {
   if (!handle_is_open(handle)) return STATUS_INVALID_HANDLE;
   if (!(fk.handle_rights[(const bool *)handle - fk.handle_open] & right)) {
     return STATUS_ACCESS_DENIED;
   }
   if ((uintptr_t)key & 1) return STATUS_INVALID_PARAMETER_1;
-  return TPARK_STATUS_SUCCESS;
+  return TPARK__STATUS_SUCCESS;
 }
 
-static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access,
-                                                           void *attributes, uint32_t flags) {
+static tpark__ntstatus TPARK__WINAPI fake_NtCreateKeyedEvent(void **handle, uint32_t access,
+                                                             void *attributes, uint32_t flags) {
   int err = 0;
   (void)attributes;
   (void)flags;
@@ -435,7 +435,7 @@ static tpark_ntstatus TPARK_WINAPI fake_NtCreateKeyedEvent(void **handle, uint32
     *handle = &fk.handle_open[i];
   }
   unlock();
-  return (tpark_ntstatus)err;
+  return (tpark__ntstatus)err;
 }
 
 /* The deadline of an NT timeout: NULL waits for ever, negative is relative
@@ -447,8 +447,8 @@ static uint64_t nt_deadline(const int64_t *timeout) {
   return units > UINT64_MAX / 100 ? NO_DEADLINE - 1 : deadline_after(units * 100);
 }
 
-static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *key,
-                                                            uint8_t alertable, int64_t *timeout) {
+static tpark__ntstatus TPARK__WINAPI fake_NtWaitForKeyedEvent(void *handle, void *key,
+                                                              uint8_t alertable, int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed wait");
   lock();
@@ -456,7 +456,7 @@ static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *
   if (timeout != NULL) fk.last_nt_timeout = *timeout;
   uint64_t deadline = nt_deadline(timeout);
   if (scripted(FAKE_NT_WAIT, &err)) {
-    check_possible("NtWaitForKeyedEvent", timeout != NULL, err == TPARK_STATUS_TIMEOUT);
+    check_possible("NtWaitForKeyedEvent", timeout != NULL, err == TPARK__STATUS_TIMEOUT);
   } else if ((err = check_keyed_call(handle, KEYEDEVENT_WAIT, key)) == 0) {
     /* Take a release that is already waiting, else wait for one. */
     struct waiter *r = fk.releases;
@@ -465,21 +465,21 @@ static tpark_ntstatus TPARK_WINAPI fake_NtWaitForKeyedEvent(void *handle, void *
       r->done = true;
       pthread_cond_broadcast(&fk_changed);
     } else if (!block(handle, key, deadline)) {
-      err = TPARK_STATUS_TIMEOUT;
+      err = TPARK__STATUS_TIMEOUT;
     }
   }
   unlock();
-  return (tpark_ntstatus)err;
+  return (tpark__ntstatus)err;
 }
 
-static tpark_ntstatus TPARK_WINAPI fake_NtReleaseKeyedEvent(void *handle, void *key,
-                                                            uint8_t alertable, int64_t *timeout) {
+static tpark__ntstatus TPARK__WINAPI fake_NtReleaseKeyedEvent(void *handle, void *key,
+                                                              uint8_t alertable, int64_t *timeout) {
   int err = 0;
   if (alertable) fake_bug("an alertable keyed release");
   lock();
   uint64_t deadline = nt_deadline(timeout);
   if (scripted(FAKE_NT_RELEASE, &err)) {
-    check_possible("NtReleaseKeyedEvent", timeout != NULL, err == TPARK_STATUS_TIMEOUT);
+    check_possible("NtReleaseKeyedEvent", timeout != NULL, err == TPARK__STATUS_TIMEOUT);
   } else if ((err = check_keyed_call(handle, KEYEDEVENT_WAKE, key)) == 0) {
     if (wake(handle, key, 1) == 0) {
       /* No one waits yet: block until a wait takes this release. */
@@ -489,14 +489,14 @@ static tpark_ntstatus TPARK_WINAPI fake_NtReleaseKeyedEvent(void *handle, void *
         pthread_cond_wait(&fk_changed, &fk_lock);
       }
       unlink_waiter(&fk.releases, &r);
-      if (!r.done) err = TPARK_STATUS_TIMEOUT;
+      if (!r.done) err = TPARK__STATUS_TIMEOUT;
     }
   }
   unlock();
-  return (tpark_ntstatus)err;
+  return (tpark__ntstatus)err;
 }
 
-static uint8_t TPARK_WINAPI fake_RtlDllShutdownInProgress(void) {
+static uint8_t TPARK__WINAPI fake_RtlDllShutdownInProgress(void) {
   int err = 0;
   lock();
   scripted(FAKE_DLL_SHUTDOWN, &err);
@@ -505,7 +505,7 @@ static uint8_t TPARK_WINAPI fake_RtlDllShutdownInProgress(void) {
   return in_progress;
 }
 
-static int TPARK_WINAPI fake_CloseHandle(void *handle) {
+static int TPARK__WINAPI fake_CloseHandle(void *handle) {
   int err = 0;
   lock();
   if (!scripted(FAKE_CLOSE_HANDLE, &err)) {
@@ -545,13 +545,13 @@ static const char *const windows_entries[] = {
 
 static void hide_all(const char *const *names, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if (tpark_os_hide(names[i]) != TPARK_OK) fake_bug("no such OS table entry");
+    if (tpark__os_hide(names[i]) != TPARK_OK) fake_bug("no such OS table entry");
   }
 }
 
-#define SET(name, fn)                                                      \
-  do {                                                                     \
-    if (tpark_os_set(name, (tpark_os_fn)(fn)) != TPARK_OK) fake_bug(name); \
+#define SET(name, fn)                                                       \
+  do {                                                                      \
+    if (tpark__os_set(name, (tpark_os_fn)(fn)) != TPARK_OK) fake_bug(name); \
   } while (0)
 
 void fake_os_install(uint64_t start_ns, fake_os_kind kind) {
@@ -561,7 +561,7 @@ void fake_os_install(uint64_t start_ns, fake_os_kind kind) {
   fk.now = start_ns;
   fk.qpc_frequency = QPC_FREQUENCY;
   unlock();
-  tpark_os_restore_all();
+  tpark__os_restore_all();
   SET("getenv", fake_getenv);
   if (kind == FAKE_OS_LINUX) {
     hide_all(windows_entries, sizeof windows_entries / sizeof windows_entries[0]);
@@ -580,7 +580,7 @@ void fake_os_install(uint64_t start_ns, fake_os_kind kind) {
   }
 }
 
-void fake_os_remove(void) { tpark_os_restore_all(); }
+void fake_os_remove(void) { tpark__os_restore_all(); }
 
 uint64_t fake_clock_now(void) {
   lock();

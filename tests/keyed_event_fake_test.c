@@ -61,7 +61,7 @@ START_TEST(keyed_event_timed_out_but_released) {
     memset(&rel, 0, sizeof rel);
     tpark_instant deadline = fake_clock_now() + 1000;
     fake_answer clock[2] = {{FAKE_DEFAULT, 0, NULL, NULL}, {FAKE_DEFAULT, 0, NULL, NULL}};
-    fake_answer wait = {TPARK_STATUS_TIMEOUT, deadline, NULL, NULL};
+    fake_answer wait = {TPARK__STATUS_TIMEOUT, deadline, NULL, NULL};
     if (point == AT_FIRST_CLOCK) clock[0].hook = race_hook, clock[0].arg = &p;
     if (point == AT_TIMEOUT_CLOCK) clock[1].hook = race_hook, clock[1].arg = &p;
     if (point == IN_WAIT) wait.hook = race_hook, wait.arg = &p;
@@ -164,10 +164,10 @@ START_TEST(fake_keyed_events_are_strict) {
   int64_t zero = 0; /* a timed call that gives up at once */
   ck_assert_int_eq(create(&read_only, GENERIC_READ, NULL, 0), 0);
   ck_assert_int_eq(create(&write_only, GENERIC_WRITE, NULL, 0), 0);
-  ck_assert_int_eq(wait(read_only, even, 0, &zero), TPARK_STATUS_TIMEOUT);
+  ck_assert_int_eq(wait(read_only, even, 0, &zero), TPARK__STATUS_TIMEOUT);
   ck_assert_int_eq(release(read_only, even, 0, &zero), STATUS_ACCESS_DENIED);
   ck_assert_int_eq(wait(write_only, even, 0, &zero), STATUS_ACCESS_DENIED);
-  ck_assert_int_eq(release(write_only, even, 0, &zero), TPARK_STATUS_TIMEOUT);
+  ck_assert_int_eq(release(write_only, even, 0, &zero), TPARK__STATUS_TIMEOUT);
   ck_assert_int_eq(wait(read_only, odd, 0, &zero), STATUS_INVALID_PARAMETER_1);
   ck_assert_int_eq(release(write_only, odd, 0, &zero), STATUS_INVALID_PARAMETER_1);
   tpark_os(CloseHandle)(read_only);
@@ -392,7 +392,7 @@ static void keyed_release_bad_status(void) {
 
 /* STATUS_TIMEOUT from a wait without a timeout: Windows never answers it. */
 static void keyed_untimed_wait_times_out(void) {
-  const fake_answer impossible[] = {{TPARK_STATUS_TIMEOUT, 0, NULL, NULL}};
+  const fake_answer impossible[] = {{TPARK__STATUS_TIMEOUT, 0, NULL, NULL}};
   init_backend("keyed_event");
   fake_allow_impossible(true);
   fake_script(FAKE_NT_WAIT, impossible, 1);
@@ -406,8 +406,8 @@ static void keyed_promised_release_wait_times_out(void) {
   memset(&rel, 0, sizeof rel);
   tpark_instant deadline = fake_clock_now() + 1000;
   const fake_answer answers[] = {
-      {TPARK_STATUS_TIMEOUT, deadline, race_hook, &p}, /* the timed wait ends; a waker comes */
-      {TPARK_STATUS_TIMEOUT, 0, NULL, NULL},           /* then the untimed one "times out" */
+      {TPARK__STATUS_TIMEOUT, deadline, race_hook, &p}, /* the timed wait ends; a waker comes */
+      {TPARK__STATUS_TIMEOUT, 0, NULL, NULL},           /* then the untimed one "times out" */
   };
   fake_allow_impossible(true);
   fake_script(FAKE_NT_WAIT, answers, 2);
@@ -417,7 +417,7 @@ static void keyed_promised_release_wait_times_out(void) {
 
 /* A test that scripts an answer Windows never gives is itself wrong. */
 static void fake_refuses_impossible_script(void) {
-  const fake_answer impossible[] = {{TPARK_STATUS_TIMEOUT, 0, NULL, NULL}};
+  const fake_answer impossible[] = {{TPARK__STATUS_TIMEOUT, 0, NULL, NULL}};
   init_backend("keyed_event");
   fake_script(FAKE_NT_WAIT, impossible, 1);
   tpark_prepare_park(&p);

@@ -142,13 +142,13 @@ START_TEST(keyed_event_timeouts) {
   init_backend("keyed_event");
   bool has;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    timed_park(cases[i].timeout, FAKE_NT_WAIT, TPARK_STATUS_TIMEOUT);
+    timed_park(cases[i].timeout, FAKE_NT_WAIT, TPARK__STATUS_TIMEOUT);
     ck_assert_int_eq(fake_last_nt_timeout(&has), cases[i].units);
     ck_assert(has);
   }
   /* No overflow at the end of time: all of it, in 100 ns units. */
   uint64_t left = TPARK_NEVER - 1000 - tpark_now(&p);
-  timed_park(END_OF_TIME, FAKE_NT_WAIT, TPARK_STATUS_TIMEOUT);
+  timed_park(END_OF_TIME, FAKE_NT_WAIT, TPARK__STATUS_TIMEOUT);
   ck_assert_int_eq(fake_last_nt_timeout(&has), -(int64_t)(left / 100 + (left % 100 != 0)));
 }
 END_TEST
@@ -226,9 +226,9 @@ START_TEST(keyed_event_early_timeout_waits_again) {
   init_backend("keyed_event");
   tpark_instant deadline = START + 5 * MS;
   const fake_answer answers[] = {
-      {TPARK_STATUS_TIMEOUT, START + 2 * MS, NULL, NULL},
-      {TPARK_STATUS_TIMEOUT, deadline - 1, NULL, NULL},
-      {TPARK_STATUS_TIMEOUT, deadline, NULL, NULL},
+      {TPARK__STATUS_TIMEOUT, START + 2 * MS, NULL, NULL},
+      {TPARK__STATUS_TIMEOUT, deadline - 1, NULL, NULL},
+      {TPARK__STATUS_TIMEOUT, deadline, NULL, NULL},
   };
   fake_script(FAKE_NT_WAIT, answers, 3);
   tpark_prepare_park(&p);
@@ -450,7 +450,7 @@ END_TEST
 /* ---- QueryPerformanceCounter at every frequency -------------------------- */
 
 static int64_t qpc_count;
-static int TPARK_WINAPI test_qpc(int64_t *count) {
+static int TPARK__WINAPI test_qpc(int64_t *count) {
   *count = qpc_count;
   return 1;
 }
@@ -516,9 +516,9 @@ START_TEST(qpc_conversion_exact_at_every_frequency) {
       14318180,   /* the HPET */
       1000000000, /* 1 GHz */
       2995200000, /* ~3 GHz: an invariant TSC */
-      3000000000, 1, (int64_t)TPARK_QPC_MAX_FREQUENCY,
+      3000000000, 1, (int64_t)TPARK__QPC_MAX_FREQUENCY,
   };
-  ck_assert_int_eq(tpark_os_set("QueryPerformanceCounter", (tpark_os_fn)test_qpc), TPARK_OK);
+  ck_assert_int_eq(tpark__os_set("QueryPerformanceCounter", (tpark_os_fn)test_qpc), TPARK_OK);
   for (size_t i = 0; i < sizeof frequencies / sizeof frequencies[0]; i++) {
     int64_t f = frequencies[i];
     const int64_t fixed[] = {0,
@@ -580,7 +580,7 @@ START_TEST(backends_at_other_frequencies) {
       ck_assert_uint_ge(tpark_now(&p) + tick, fake_clock_now());
       tpark_instant deadline = tpark_deadline(&p, 7 * MS + 3);
       fake_call wait = n == 0 ? FAKE_WAIT_ON_ADDRESS : FAKE_NT_WAIT;
-      int timed_out = n == 0 ? ERROR_TIMEOUT : TPARK_STATUS_TIMEOUT;
+      int timed_out = n == 0 ? ERROR_TIMEOUT : TPARK__STATUS_TIMEOUT;
       const fake_answer answers[] = {
           {timed_out, deadline - 1, NULL, NULL}, /* 1 ns early on the real clock */
           {timed_out, deadline + tick, NULL, NULL},
@@ -597,7 +597,7 @@ END_TEST
 
 START_TEST(qpc_frequency_out_of_range_is_enobackend) {
   const tpark_backend *b;
-  fake_qpc_set_frequency((int64_t)TPARK_QPC_MAX_FREQUENCY + 1);
+  fake_qpc_set_frequency((int64_t)TPARK__QPC_MAX_FREQUENCY + 1);
   ck_assert_int_eq(tpark_select_backend("waitaddress", &b), TPARK_ENOBACKEND);
   ck_assert_int_eq(tpark_select_backend("keyed_event", &b), TPARK_ENOBACKEND);
   fake_qpc_set_frequency(0);
