@@ -495,6 +495,7 @@ struct text {
   size_t cap, len;
 };
 
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct text *t, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -35,6 +35,10 @@ static void unpark_worker(void) {
   CloseHandle(f);
 }
 
+/* The DLL's entry points (what a header would declare). */
+__declspec(dllexport) const char *exit_unpark_start(const char *marker, int destructor);
+BOOL WINAPI DllMain(HINSTANCE dll, DWORD reason, LPVOID reserved);
+
 /* Starts the worker and returns once it is prepared (and about to park).
  * marker: the file to write after the unpark; destructor: unpark from a
  * static destructor instead of DllMain. Returns the backend's name, or NULL

@@ -556,7 +556,7 @@ static void start_pool(tpark_instant stop_at) {
   pool.timers[TIMERS] = stop;
   ck_assert_int_eq(tpark_mock_set_threads(m, WORKERS), TPARK_OK);
   for (int i = 0; i < WORKERS; i++) {
-    char name[16];
+    char name[24]; /* "worker" and any int */
     snprintf(name, sizeof name, "worker%d", i);
     ck_assert_int_eq(tpark_init_with(&pool.workers[i].p, tpark_mock_backend(m)), TPARK_OK);
     tpark_mock_label(m, &pool.workers[i].p, name);

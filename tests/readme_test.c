@@ -8,6 +8,14 @@
 
 #include "tests/run_suite.h"
 
+/* What a user's header would declare for the examples' functions. */
+void event_wait(int *set);
+void event_set(int *set);
+bool flag_wait(uint32_t *flag);
+void flag_set(uint32_t *flag);
+void deposit(long amount);
+bool deposit_within_1ms(long amount);
+
 /* ---- README: the parking lot ---- */
 #include "tpark/lot.h"
 

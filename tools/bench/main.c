@@ -59,6 +59,7 @@ static void usage(FILE *f) {
       f);
 }
 
+static void bad_args(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void bad_args(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

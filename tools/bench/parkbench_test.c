@@ -19,6 +19,7 @@
 #endif
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,14 @@
 
 static int failures;
 
-static void fail(const char *fmt, const char *arg) {
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(stderr, "FAIL: ");
-  fprintf(stderr, fmt, arg);
+  vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+  va_end(ap);
   failures++;
 }
 
@@ -315,7 +320,7 @@ static bool available(const char *name) {
 static void check_json_run(void) {
   int status;
   char *out = run(ROUNDS_ARG " --json", &status);
-  if (status != 0) fail("parkbench --json did not exit 0", "");
+  if (status != 0) fail("parkbench --json did not exit 0");
   json j;
   memset(&j, 0, sizeof j);
   j.s = out;
@@ -384,7 +389,7 @@ static bool is_number(const char *s) {
 static void check_csv_run(void) {
   int status;
   char *out = run(ROUNDS_ARG " --csv", &status);
-  if (status != 0) fail("parkbench --csv did not exit 0", "");
+  if (status != 0) fail("parkbench --csv did not exit 0");
   int rows[N_BUILTINS] = {0}, lines = 0;
   for (char *line = out, *next; *line; line = next) {
     next = strchr(line, '\n');
@@ -425,7 +430,7 @@ static void check_csv_run(void) {
 static void check_table_run(void) {
   int status;
   char *out = run(ROUNDS_ARG, &status);
-  if (status != 0) fail("parkbench (table) did not exit 0", "");
+  if (status != 0) fail("parkbench (table) did not exit 0");
   for (size_t k = 0; k < N_BUILTINS; k++) {
     char head[64];
     snprintf(head, sizeof head, "\n== %s", builtins[k]);

@@ -102,9 +102,9 @@ void csv_header(void) {
 }
 
 void csv_row(const char *section, const char *subject, const char *measurement,
-             const char *condition, const char *variant, size_t index, double value,
+             const char *condition, const char *variant_name, size_t index, double value,
              const char *unit) {
-  printf("%s,%s,%s,%s,%s,%zu,", section, subject, measurement, condition, variant, index);
+  printf("%s,%s,%s,%s,%s,%zu,", section, subject, measurement, condition, variant_name, index);
   if (isfinite(value)) printf("%.10g", value);
   printf(",%s\n", unit);
 }

@@ -27,7 +27,7 @@ void json_int64s(const int64_t *v, size_t n);
  * contain commas or quotes. */
 void csv_header(void);
 void csv_row(const char *section, const char *subject, const char *measurement,
-             const char *condition, const char *variant, size_t index, double value,
+             const char *condition, const char *variant_name, size_t index, double value,
              const char *unit);
 
 /* The backends section's output (the results in measure.h). */
