@@ -8,8 +8,7 @@
  * argv[1] is the subject (tests/subject.h); BUILD runs it with
  * TPARK_CHECKED=1, so the backend under test is the process default as that
  * variable makes it: default:<built-in>, or the mock set as the default.
- * Children: fork on POSIX; on Windows the program runs itself again
- * (argv: subject --child CASE STDERR_FILE). */
+ * Each misuse runs in a child process (tests/child.h). */
 #include <check.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -17,23 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(_WIN32)
-#include <process.h>
-#include <windows.h>
-#else
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
-
 #include "core/testing.h"
+#include "tests/child.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
 #include "tests/subject.h"
 #include "tpark/checked.h"
 #include "tpark/tpark.h"
 
-static const char *subject_arg;
 static const tpark_backend *backend; /* the default: checked */
 
 static void setup(void) {
@@ -235,68 +225,17 @@ static const struct child_case *case_named(const char *name) {
 
 #define CHILD_TIMEOUT_S 60 /* a hang is what checked mode must prevent */
 
-/* Runs case name in a child with stderr captured into out; true when the
- * child aborted (SIGABRT; exit code 3 on Windows). */
-static bool run_child(const char *name, char *out, size_t cap) {
-  memset(out, 0, cap);
-#if defined(_WIN32)
-  char self[MAX_PATH], dir[MAX_PATH], file[MAX_PATH];
-  ck_assert_uint_gt(GetModuleFileNameA(NULL, self, sizeof self), 0);
-  ck_assert_uint_gt(GetTempPathA(sizeof dir, dir), 0);
-  ck_assert_uint_gt(GetTempFileNameA(dir, "tpk", 0, file), 0);
-  char q_self[MAX_PATH + 2], q_subject[128], q_file[MAX_PATH + 2];
-  snprintf(q_self, sizeof q_self, "\"%s\"", self);
-  snprintf(q_subject, sizeof q_subject, "\"%s\"", subject_arg);
-  snprintf(q_file, sizeof q_file, "\"%s\"", file);
-  const char *args[] = {q_self, q_subject, "--child", name, q_file, NULL};
-  fflush(NULL);
-  intptr_t child = _spawnv(_P_NOWAIT, self, args);
-  ck_assert_msg(child != -1, "_spawnv failed");
-  HANDLE h = (HANDLE)child;
-  if (WaitForSingleObject(h, CHILD_TIMEOUT_S * 1000) != WAIT_OBJECT_0) {
-    TerminateProcess(h, 99);
-    WaitForSingleObject(h, INFINITE);
-  }
-  DWORD code = 0;
-  GetExitCodeProcess(h, &code);
-  CloseHandle(h);
-  FILE *f = fopen(file, "rb");
-  if (f != NULL) {
-    size_t got = fread(out, 1, cap - 1, f);
-    (void)got;
-    fclose(f);
-  }
-  DeleteFileA(file);
-  return code == 3;
-#else
-  char path[] = "/tmp/tpark_checked_XXXXXX";
-  int fd = mkstemp(path);
-  ck_assert_int_ge(fd, 0);
-  unlink(path);
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    dup2(fd, 2);
-    alarm(CHILD_TIMEOUT_S);
-    case_named(name)->fn();
-    _exit(0); /* not reached when the misuse aborts */
-  }
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_int_ge(pread(fd, out, cap - 1, 0), 0);
-  close(fd);
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
-#endif
-}
-
 /* The child of case name aborts, and its stderr has the violation line with
  * rule and call, on the announced parker (or "unknown") and the backend. */
 static void expect_violation(const char *name, const char *rule, const char *call,
                              const char *detail) {
-  char out[2048];
-  bool aborted = run_child(name, out, sizeof out);
-  ck_assert_msg(aborted, "%s: the child did not abort; it said: %s", name, out);
+  const struct child_case *c = case_named(name);
+  ck_assert_ptr_nonnull(c);
+  child_result r = child_run(c->fn, setup, CHILD_TIMEOUT_S);
+  const char *out = r.err;
+  char what[64];
+  ck_assert_msg(r.aborted, "%s: the child did not abort (%s); it said: %s", name,
+                child_describe(&r, what, sizeof what), out);
   char parker[64] = "unknown";
   const char *a = strstr(out, "checked_test: parker ");
   if (a != NULL) sscanf(a + strlen("checked_test: parker "), "%40s", parker);
@@ -520,16 +459,7 @@ END_TEST
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
-  if (argc == 5 && strcmp(argv[2], "--child") == 0) { /* Windows: one misuse */
-    const struct child_case *c = case_named(argv[3]);
-    if (c == NULL || !subject_open(argv[1]) || freopen(argv[4], "w", stderr) == NULL) return 2;
-    subject_setup();
-    tpark_set_default_backend(subject_backend());
-    c->fn();
-    return 0; /* not reached when the misuse aborts */
-  }
   if (argc != 2 || !subject_open(argv[1])) return 2;
-  subject_arg = argv[1];
   char name[64];
   snprintf(name, sizeof name, "checked[%s]", argv[1]);
   Suite *s = suite_create(name);

@@ -4,70 +4,73 @@
  * exits. The worker thread is already gone then, so a keyed-event release
  * would wait for ever; tpark must skip it and the process must exit.
  *
- * Each case runs this program again as a child ("child DLL MARKER MODE")
- * with TPARK_BACKEND set, and waits for it with a watchdog: a child still
- * alive after the watchdog is killed and the case fails (the hang), instead
- * of hanging the test. The child's marker file proves that the unpark ran
- * and returned. Windows only. */
+ * Each case runs in a child process (tests/child.h) with TPARK_BACKEND set,
+ * under a watchdog: a child still alive after it is killed and the case
+ * fails (the hang), instead of hanging the test. The child's marker file
+ * proves that the unpark ran and returned. Windows only. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
+#include "tests/child.h"
 #include "tests/run_suite.h"
 
 /* Generous: an exit takes well under a second, even under a loaded Wine. */
-#define WATCHDOG_MS 30000
+#define WATCHDOG_S 30
 
 static char dll_path[MAX_PATH];
 
 typedef const char *(*start_fn)(const char *marker, int destructor);
 
-static int child_main(const char *dll, const char *marker, const char *mode) {
-  HMODULE m = LoadLibraryA(dll);
+/* Where the child writes that its unpark returned. */
+static void marker_path(char *out, size_t cap, const char *backend, const char *mode) {
+  char temp[MAX_PATH];
+  ck_assert_uint_ne(GetTempPathA(sizeof temp, temp), 0);
+  snprintf(out, cap, "%stpark_exit_%s_%s.txt", temp, backend, mode);
+}
+
+/* The child (tests/child.h): loads the DLL, whose worker parks, and returns:
+ * the child then exits (exit -> ExitProcess: the worker dies, then the DLL
+ * detaches and unparks it). Backend and mode come from the environment. */
+static void child_main(void) {
+  const char *backend = getenv("TPARK_BACKEND"), *mode = getenv("EXIT_UNPARK_MODE");
+  if (backend == NULL || mode == NULL) exit(6);
+  char marker[MAX_PATH];
+  marker_path(marker, sizeof marker, backend, mode);
+  HMODULE m = LoadLibraryA(dll_path);
   if (m == NULL) {
-    fprintf(stderr, "child: LoadLibrary(%s) failed: %lu\n", dll, GetLastError());
-    return 3;
+    fprintf(stderr, "child: LoadLibrary(%s) failed: %lu\n", dll_path, GetLastError());
+    exit(3);
   }
   start_fn start = (start_fn)(void (*)(void))GetProcAddress(m, "exit_unpark_start");
-  if (start == NULL) return 4;
+  if (start == NULL) exit(4);
   const char *name = start(marker, strcmp(mode, "destructor") == 0);
-  if (name == NULL) return 5;
-  printf("child: worker parked on %s; exiting\n", name);
-  fflush(stdout);
-  return 0; /* exit -> ExitProcess: the worker dies, then the DLL detaches */
+  if (name == NULL) exit(5);
+  fprintf(stderr, "child: worker parked on %s; exiting\n", name);
 }
 
 /* Runs one child with TPARK_BACKEND=backend; fails unless it exits with 0
  * within the watchdog and its marker says "unparked <backend>". */
 static void run_child(const char *backend, const char *mode) {
-  char self[MAX_PATH], marker[MAX_PATH], cmd[4 * MAX_PATH];
-  ck_assert_uint_ne(GetModuleFileNameA(NULL, self, sizeof self), 0);
-  char temp[MAX_PATH];
-  ck_assert_uint_ne(GetTempPathA(sizeof temp, temp), 0);
-  snprintf(marker, sizeof marker, "%stpark_exit_%s_%s.txt", temp, backend, mode);
+  char marker[MAX_PATH];
+  marker_path(marker, sizeof marker, backend, mode);
   DeleteFileA(marker);
-  snprintf(cmd, sizeof cmd, "\"%s\" child \"%s\" \"%s\" %s", self, dll_path, marker, mode);
   ck_assert(SetEnvironmentVariableA("TPARK_BACKEND", backend));
-  STARTUPINFOA si;
-  PROCESS_INFORMATION pi;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
+  ck_assert(SetEnvironmentVariableA("EXIT_UNPARK_MODE", mode));
   DWORD t0 = GetTickCount();
-  ck_assert_msg(CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi),
-                "CreateProcess failed: %lu", GetLastError());
+  child_result r = child_run(child_main, NULL, WATCHDOG_S);
   SetEnvironmentVariableA("TPARK_BACKEND", NULL);
-  CloseHandle(pi.hThread);
-  DWORD waited = WaitForSingleObject(pi.hProcess, WATCHDOG_MS);
-  if (waited == WAIT_TIMEOUT) TerminateProcess(pi.hProcess, 99);
-  DWORD code = 0;
-  GetExitCodeProcess(pi.hProcess, &code);
-  CloseHandle(pi.hProcess);
-  printf("%s/%s: child exited with %lu after %lu ms\n", backend, mode, code, GetTickCount() - t0);
-  ck_assert_msg(waited == WAIT_OBJECT_0,
+  SetEnvironmentVariableA("EXIT_UNPARK_MODE", NULL);
+  char what[64];
+  printf("%s/%s: child %s after %lu ms\n", backend, mode, child_describe(&r, what, sizeof what),
+         GetTickCount() - t0);
+  ck_assert_msg(!r.timed_out,
                 "%s, unpark from %s: the process did not exit within %d s (hang at exit)", backend,
-                mode, WATCHDOG_MS / 1000);
-  ck_assert_msg(code == 0, "%s/%s: child exit code %lu", backend, mode, code);
+                mode, WATCHDOG_S);
+  ck_assert_msg(r.exited && r.exit_code == 0, "%s/%s: child %s; it said: %s", backend, mode, what,
+                r.err);
   char text[64] = "";
   FILE *f = fopen(marker, "r");
   ck_assert_msg(f != NULL, "%s/%s: no marker: the unpark at exit never returned", backend, mode);
@@ -89,7 +92,6 @@ START_TEST(waitaddress_unpark_from_dllmain_exits) { run_child("waitaddress", "dl
 END_TEST
 
 int main(int argc, char **argv) {
-  if (argc == 5 && strcmp(argv[1], "child") == 0) return child_main(argv[2], argv[3], argv[4]);
   if (argc != 2) {
     fprintf(stderr, "usage: %s PATH_OF_exit_unpark.dll\n", argv[0]);
     return 2;

@@ -11,7 +11,7 @@
 
 #include "core/testing.h"
 #include "platform/os.h"
-#include "tests/expect_abort.h"
+#include "tests/child.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
 #include "tests/subject.h"
@@ -365,7 +365,6 @@ END_TEST
 
 /* ---- impossible answers abort, naming the call ----------------------------- */
 
-#if defined(TPARK_HAVE_EXPECT_ABORT)
 static void wait_on_address_bad_error(void) {
   const fake_answer bad[] = {{ERROR_INVALID_PARAMETER, 0, NULL, NULL}};
   init_backend("waitaddress");
@@ -437,16 +436,15 @@ START_TEST(impossible_answers_abort) {
   const char *const qpc[] = {"QueryPerformanceCounter"};
   const char *const untimed[] = {"tpark: NtWaitForKeyedEvent failed", "0x00000102"};
   const char *const refused[] = {"fake OS: NtWaitForKeyedEvent without a timeout cannot time out"};
-  expect_abort(wait_on_address_bad_error, wait, 2);
-  expect_abort(keyed_wait_bad_status, kwait, 2);
-  expect_abort(keyed_release_bad_status, krel, 2);
-  expect_abort(qpc_fails, qpc, 1);
-  expect_abort(keyed_untimed_wait_times_out, untimed, 2);
-  expect_abort(keyed_promised_release_wait_times_out, untimed, 2);
-  expect_abort(fake_refuses_impossible_script, refused, 1);
+  expect_abort(wait_on_address_bad_error, setup, wait, 2);
+  expect_abort(keyed_wait_bad_status, setup, kwait, 2);
+  expect_abort(keyed_release_bad_status, setup, krel, 2);
+  expect_abort(qpc_fails, setup, qpc, 1);
+  expect_abort(keyed_untimed_wait_times_out, setup, untimed, 2);
+  expect_abort(keyed_promised_release_wait_times_out, setup, untimed, 2);
+  expect_abort(fake_refuses_impossible_script, setup, refused, 1);
 }
 END_TEST
-#endif /* TPARK_HAVE_EXPECT_ABORT */
 
 int main(void) {
   Suite *s = suite_create("keyed_event_fake");
@@ -459,9 +457,7 @@ int main(void) {
   tcase_add_test(tc, fake_keyed_events_are_strict);
   tcase_add_test(tc, keyed_event_timeout_commit_is_atomic);
   tcase_add_test(tc, one_of_two_racing_unpark_locks_wins);
-#if defined(TPARK_HAVE_EXPECT_ABORT)
   tcase_add_test(tc, impossible_answers_abort);
-#endif
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -4,6 +4,8 @@
 
 #include <check.h>
 
+#include "tests/child.h"
+
 /* A test case with a timeout generous enough for sanitizer builds on a
  * loaded 2-core machine (Check's default is 4 s). A hang still fails. */
 static inline TCase *new_tcase(const char *name) {
@@ -13,6 +15,7 @@ static inline TCase *new_tcase(const char *name) {
 }
 
 static inline int run_suite(Suite *s) {
+  child_serve(); /* in a child process of tests/child.h (Windows): its function instead */
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);

@@ -16,7 +16,6 @@
 
 #include "core/testing.h"
 #include "platform/os.h"
-#include "tests/expect_abort.h"
 #include "tests/fake_os.h"
 #include "tests/run_suite.h"
 #include "tests/subject.h"
