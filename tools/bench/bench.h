@@ -2,10 +2,10 @@
  * the hook a section of measurements plugs into.
  *
  * A section (e.g. "backends": every tpark backend against its raw baseline)
- * is one file that defines a bench_section; main.c lists the sections in
- * order (one line each). A section measures in run(), keeps its results to
+ * is one file that defines a bench_section; section.h lists the sections in
+ * order (one name each). A section measures in run(), keeps its results to
  * itself, and prints them in each output format with the helpers of
- * report.h. */
+ * output.h. */
 #ifndef PARKBENCH_BENCH_H
 #define PARKBENCH_BENCH_H
 
@@ -26,12 +26,17 @@ typedef struct bench_options {
   double timeout_budget_s; /* per timeout value and variant */
   unsigned timeout_cap;    /* samples per timeout value and variant, at most */
   int cpus, cpu;           /* CPUs this process may use; the one pinned runs use */
+  /* The locks section (section_locks.c). */
+  unsigned lock_rounds; /* rounds, each measuring every variant once */
+  unsigned lock_ms;     /* ms of each throughput run */
+  unsigned lock_ops;    /* lock+unlock pairs of an uncontended measurement */
+  unsigned lock_trips;  /* round trips of a wait/wake ping-pong block */
 } bench_options;
 
 #define RATIO_BAR 1.05 /* tpark / raw, paired: the bar a backend must meet */
 
 typedef struct bench_section {
-  const char *name; /* its JSON key(s) start with it; the CSV "section" column */
+  const char *name; /* --sections names it; its JSON key(s) start with it; CSV "section" */
   /* Before anything runs: what will be measured; false ends parkbench with
    * status 2 after a message (e.g. --backend names one this OS lacks). */
   bool (*prepare)(const bench_options *o);

@@ -1,8 +1,6 @@
-/* parkbench: what a tpark parker costs, next to the best plain use of the OS
- * primitive that each backend wraps; the command line (this file), the
- * sections it runs (section.h), the measurements (measure.c), the output
- * (report.c), the raw baselines per OS (raw_posix.c, raw_windows.c) and the
- * OS helpers (sys_posix.c, sys_windows.c). */
+/* parkbench: what tpark costs, next to the best plain use of the OS
+ * primitives; the command line (this file) and the sections it runs
+ * (section.h). BUILD.bazel lists the files and what each holds. */
 #if defined(_WIN32)
 #define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats with msvcrt */
 #endif
@@ -15,42 +13,54 @@
 
 #include "tools/bench/bench.h"
 #include "tools/bench/measure.h"
-#include "tools/bench/report.h"
+#include "tools/bench/output.h"
 #include "tools/bench/section.h"
 #include "tools/bench/sys.h"
 
-/* The sections, in the order they run and print. */
-static const bench_section *const sections[] = {
-    &backends_section, &checked_section, /* uses the backends found by the backends section */
-};
+/* The sections, in the order they run and print (section.h), and those the
+ * command line selected. */
+#define SECTION_ADDRESS(name) &name##_section,
+static const bench_section *const sections[] = {BENCH_SECTIONS(SECTION_ADDRESS)};
+#undef SECTION_ADDRESS
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
+static bool selected[N_SECTIONS];
 
 /* tools/run --help prints the lines between the USAGE markers (the C string
  * contents), without building anything: keep one string per line. */
 static void usage(FILE *f) {
   fputs(
       /* USAGE BEGIN */
-      "usage: parkbench [--json | --csv] [--quick] [--backend NAME] [--rounds N] [--iters N]\n"
+      "usage: parkbench [--json | --csv] [--quick] [--sections LIST] [--backend NAME]\n"
+      "                 [--rounds N] [--iters N] [--lock-rounds N] [--lock-ms N]\n"
       "\n"
-      "Measures every tpark backend available here against the best plain use of\n"
-      "the OS primitive it wraps (futex: a 3-state word; condvar: a mutex and\n"
-      "condvar per parker, signalled after unlocking; WaitOnAddress and keyed\n"
-      "events: the obvious loops), interleaved round by round and compared as a\n"
-      "paired ratio: ping-pong round trip (threads free, and both pinned to one\n"
-      "CPU), unpark of an awake owner, park when already unparked, timeout\n"
-      "lateness (never early), footprint and setup cost. Then a summary across\n"
-      "backends: which one is the default, and when to force another.\n"
+      "Measures what tpark costs next to the best plain use of the OS primitives,\n"
+      "in sections, each compared as paired ratios with the variants interleaved:\n"
+      "  backends  every tpark backend available here against the primitive it\n"
+      "            wraps (futex: a 3-state word; condvar: a mutex and condvar per\n"
+      "            parker, signalled after unlocking; WaitOnAddress and keyed\n"
+      "            events: the obvious loops): ping-pong round trip (threads free,\n"
+      "            and both pinned to one CPU), unpark of an awake owner, park when\n"
+      "            already unparked, timeout lateness (never early), footprint and\n"
+      "            setup cost; then which backend to use, and when to force another\n"
+      "  checked   the ping-pong through checked mode (TPARK_CHECKED=1) against\n"
+      "            the plain backend\n"
+      "  locks     tpark_mutex against the system's lock (pthread_mutex_t,\n"
+      "            SRWLOCK): uncontended, throughput and worst wait at 2 to 16\n"
+      "            threads; tpark_wait_on_address against the raw address wait\n"
+      "            (futex, WaitOnAddress): wait/wake round trip\n"
       "\n"
-      "  --json          JSON on stdout instead of the table, with every raw sample\n"
-      "  --csv           CSV on stdout, one row per raw sample:\n"
-      "                  section,subject,measurement,condition,variant,index,value,unit\n"
-      "  --quick         a short run (a few seconds): fewer rounds and samples\n"
-      "  --backend NAME  only this backend (waitaddress, keyed_event, futex, condvar)\n"
-      "  --rounds N      ping-pong rounds recorded per placement (default 301, quick 41)\n"
-      "  --iters N       round trips per variant per round (default 100, quick 50)\n"
-      "  --help          this text\n"
-      "  --locks ...     first argument: the lock section instead (tpark_mutex and\n"
-      "                  tpark_wait_on_address; parkbench --locks --help)\n"
+      "  --json            JSON on stdout instead of the tables, with every raw sample\n"
+      "  --csv             CSV on stdout, one row per raw sample:\n"
+      "                    section,subject,measurement,condition,variant,index,value,unit\n"
+      "  --quick           a short run (seconds): fewer rounds and samples\n"
+      "  --sections LIST   only these sections, e.g. backends,locks (default: all)\n"
+      "  --locks           the same as --sections locks\n"
+      "  --backend NAME    only this backend (waitaddress, keyed_event, futex, condvar)\n"
+      "  --rounds N        ping-pong rounds recorded per placement (default 301, quick 41)\n"
+      "  --iters N         round trips per variant per round (default 100, quick 50)\n"
+      "  --lock-rounds N   rounds of the locks section (default 5, quick 3)\n"
+      "  --lock-ms N       ms of each throughput run (default 300, quick 100)\n"
+      "  --help            this text\n"
       "\n"
       "Progress, with the time left, goes to stderr once a run takes longer than\n"
       "2 s. Exit status: 0, or 2 for bad arguments, 1 when something failed.\n"
@@ -80,10 +90,35 @@ static unsigned parse_count(const char *opt, const char *s, unsigned max) {
   return (unsigned)v;
 }
 
+/* --sections' value: every name must be a section's. */
+static void select_sections(const char *list) {
+  for (size_t i = 0; i < N_SECTIONS; i++) selected[i] = false;
+  for (const char *s = list;;) {
+    size_t len = strcspn(s, ",");
+    bool known = false;
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+      if (strlen(sections[i]->name) == len && !strncmp(sections[i]->name, s, len)) {
+        selected[i] = known = true;
+      }
+    }
+    if (!known) {
+      char names[128] = "";
+      for (size_t i = 0; i < N_SECTIONS; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", sections[i]->name);
+      }
+      bad_args("--sections: no section \"%.*s\" (sections: %s)", (int)len, s, names);
+    }
+    if (s[len] == '\0') break;
+    s += len + 1;
+  }
+}
+
 static void parse_args(int argc, char **argv, bench_options *o) {
-  long rounds = -1, iters = -1;
+  long rounds = -1, iters = -1, lock_rounds = -1, lock_ms = -1;
   bool json = false, csv = false;
   *o = (bench_options){0};
+  for (size_t i = 0; i < N_SECTIONS; i++) selected[i] = true;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *value = NULL;
     char name[32];
@@ -93,8 +128,9 @@ static void parse_args(int argc, char **argv, bench_options *o) {
     if (len >= sizeof name) len = sizeof name - 1;
     memcpy(name, arg, len);
     name[len] = '\0';
-    bool takes_value =
-        !strcmp(name, "--backend") || !strcmp(name, "--rounds") || !strcmp(name, "--iters");
+    bool takes_value = !strcmp(name, "--backend") || !strcmp(name, "--rounds") ||
+                       !strcmp(name, "--iters") || !strcmp(name, "--sections") ||
+                       !strcmp(name, "--lock-rounds") || !strcmp(name, "--lock-ms");
     if (takes_value) {
       if (eq) {
         value = eq + 1;
@@ -127,6 +163,14 @@ static void parse_args(int argc, char **argv, bench_options *o) {
       rounds = parse_count("--rounds", value, 100000);
     } else if (!strcmp(name, "--iters")) {
       iters = parse_count("--iters", value, 10000000);
+    } else if (!strcmp(name, "--sections")) {
+      select_sections(value);
+    } else if (!strcmp(name, "--locks")) {
+      select_sections("locks");
+    } else if (!strcmp(name, "--lock-rounds")) {
+      lock_rounds = parse_count("--lock-rounds", value, 1000);
+    } else if (!strcmp(name, "--lock-ms")) {
+      lock_ms = parse_count("--lock-ms", value, 100000);
     } else {
       bad_args("unknown argument \"%s\"", arg);
     }
@@ -143,6 +187,10 @@ static void parse_args(int argc, char **argv, bench_options *o) {
   o->footprint_pairs = o->quick ? 200 : 1000;
   o->timeout_budget_s = o->quick ? 0.01 : 0.4;
   o->timeout_cap = o->quick ? 30 : 200;
+  o->lock_rounds = lock_rounds > 0 ? (unsigned)lock_rounds : o->quick ? 3 : 5;
+  o->lock_ms = lock_ms > 0 ? (unsigned)lock_ms : o->quick ? 100 : 300;
+  o->lock_ops = o->quick ? 200000 : 5000000;
+  o->lock_trips = o->quick ? 2000 : 20000;
 }
 
 static void print_json_head(const bench_options *o) {
@@ -159,11 +207,7 @@ static void print_json_head(const bench_options *o) {
   printf("  \"sizeof_parker\": %u", (unsigned)sizeof(tpark_parker));
 }
 
-int lockbench_main(int argc, char **argv); /* lockbench.c: the lock section */
-
 int main(int argc, char **argv) {
-  /* The lock section has a command line of its own (lockbench.c). */
-  if (argc >= 2 && strcmp(argv[1], "--locks") == 0) return lockbench_main(argc - 1, argv + 1);
   sys_init();
   bench_options o;
   parse_args(argc, argv, &o);
@@ -171,6 +215,7 @@ int main(int argc, char **argv) {
 
   double expected = 0;
   for (size_t i = 0; i < N_SECTIONS; i++) {
+    if (!selected[i]) continue;
     if (!sections[i]->prepare(&o)) {
       fputs("(parkbench --help shows the options)\n", stderr);
       return 2;
@@ -178,42 +223,32 @@ int main(int argc, char **argv) {
     expected += sections[i]->estimate_s(&o);
   }
   progress_start(expected);
-  for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->run(&o);
+  for (size_t i = 0; i < N_SECTIONS; i++) {
+    if (selected[i]) sections[i]->run(&o);
+  }
   progress_done();
 
   switch (o.format) {
     case FORMAT_JSON:
       print_json_head(&o);
-      for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->json(&o);
+      for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (selected[i]) sections[i]->json(&o);
+      }
       printf("\n}\n");
       break;
     case FORMAT_CSV:
       csv_header();
-      for (size_t i = 0; i < N_SECTIONS; i++) sections[i]->csv(&o);
+      for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (selected[i]) sections[i]->csv(&o);
+      }
       break;
     case FORMAT_TABLE:
-      for (size_t i = 0; i < N_SECTIONS; i++) {
-        if (i) printf("\n");
+      for (size_t i = 0, shown = 0; i < N_SECTIONS; i++) {
+        if (!selected[i]) continue;
+        if (shown++) printf("\n");
         sections[i]->table(&o);
       }
       break;
   }
   return fflush(stdout) == 0 ? 0 : 1;
-}
-
-/* sys.h's helpers that need no OS. */
-void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("parkbench: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-void *xcalloc(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size ? size : 1);
-  if (p == NULL) die("out of memory");
-  return p;
 }

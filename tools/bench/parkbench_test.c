@@ -8,6 +8,8 @@
  *     sample per round, variant and placement for each available backend;
  *   - the table has a part per available backend and the summary, with the
  *     default marked;
+ *   - the locks section is in each format (a "locks" member, CSV rows per
+ *     round, its table), and alone with --locks;
  *   - bad arguments exit 2 with a message, --help exits 0.
  * Natively and as a Windows .exe under Wine (--config=mingw), where the child
  * runs in the same Wine session. */
@@ -92,7 +94,8 @@ static const char *const keys_wanted[KEYS_WANTED] = {
 /* The runs here ask for this many rounds: each raw-sample array of the
  * ping-pong must have that many numbers. */
 #define ROUNDS 5
-#define ROUNDS_ARG "--quick --rounds 5 --iters 5"
+#define LOCK_ROUNDS 2
+#define ROUNDS_ARG "--quick --rounds 5 --iters 5 --lock-rounds 2 --lock-ms 5"
 
 typedef struct json {
   const char *s;
@@ -360,6 +363,17 @@ static void check_json_run(void) {
   if (def == NULL || strcmp(j.default_name, def->name) != 0) {
     fail("the summary's default is \"%s\", not this process's default", j.default_name);
   }
+  const char *locks = strstr(out, "\n  \"locks\": {\"default_backend\": ");
+  if (locks == NULL) {
+    fail("%s", "no \"locks\" member");
+  } else {
+    static const char *const keys[] = {"\"uncontended_ns\": {\"tpark\": ", "\"throughput_mops\": [",
+                                       "\"threads\": 16", "\"wait_wake_ns\": {",
+                                       "\"pinned\": {\"tpark\": "};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+      if (strstr(locks, keys[k]) == NULL) fail("the \"locks\" member lacks %s", keys[k]);
+    }
+  }
   printf("parkbench --json: well-formed, %d backend(s):", j.n_backends);
   for (int i = 0; i < j.n_backends; i++) printf(" %s", j.names[i]);
   printf("\n");
@@ -390,7 +404,7 @@ static void check_csv_run(void) {
   int status;
   char *out = run(ROUNDS_ARG " --csv", &status);
   if (status != 0) fail("parkbench --csv did not exit 0");
-  int rows[N_BUILTINS] = {0}, lines = 0;
+  int rows[N_BUILTINS] = {0}, lines = 0, lock_rows = 0;
   for (char *line = out, *next; *line; line = next) {
     next = strchr(line, '\n');
     if (next == NULL) {
@@ -411,6 +425,9 @@ static void check_csv_run(void) {
     }
     if (!is_number(f[5]) || !is_number(f[6]))
       fail("CSV line of %s: index or value not a number", f[1]);
+    if (!strcmp(f[0], "locks") && !strcmp(f[1], "mutex") && !strcmp(f[2], "throughput")) {
+      lock_rows++;
+    }
     for (size_t k = 0; k < N_BUILTINS; k++) {
       if (!strcmp(f[0], "backends") && !strcmp(f[1], builtins[k]) && !strcmp(f[2], "round_trip") &&
           (!strcmp(f[3], "free") || !strcmp(f[3], "pinned")) &&
@@ -423,6 +440,9 @@ static void check_csv_run(void) {
     int want = available(builtins[k]) ? 4 * ROUNDS : 0;
     if (rows[k] != want) fail("CSV: wrong number of round-trip samples for %s", builtins[k]);
   }
+  /* 4 thread counts, 2 locks, a row per round. */
+  if (lock_rows != 4 * 2 * LOCK_ROUNDS)
+    fail("CSV: %d lock throughput rows, want %d", lock_rows, 4 * 2 * LOCK_ROUNDS);
   printf("parkbench --csv: %d lines, header and fields as documented\n", lines);
   free(out);
 }
@@ -449,7 +469,15 @@ static void check_table_run(void) {
       fail("the summary does not mark the default %s", marked + 1);
     if (strstr(summary, "Keep the default") == NULL) fail("%s", "the summary gives no advice");
   }
-  printf("parkbench (table): a part per backend and the summary\n");
+  if (strstr(out, "\n== locks: ") == NULL) fail("%s", "the table has no locks section");
+  printf("parkbench (table): a part per backend, the summary, the locks\n");
+  free(out);
+  /* --locks: that section alone. */
+  out = run("--locks --quick --lock-rounds 1 --lock-ms 5", &status);
+  if (status != 0) fail("parkbench --locks did not exit 0");
+  if (strncmp(out, "== locks: ", 10) != 0 || strstr(out, "== summary") != NULL) {
+    fail("parkbench --locks printed more or less than the locks section: %.80s", out);
+  }
   free(out);
 }
 
@@ -495,6 +523,8 @@ int main(int argc, char **argv) {
   check_exit("--frobnicate", 2, "unknown argument");
   check_exit("--backend mock", 2, "unknown backend");
   check_exit("--backend", 2, "needs a value");
+  check_exit("--sections backends,nope", 2, "no section \"nope\"");
+  check_exit("--lock-ms 0", 2, "--lock-ms");
 #if defined(_WIN32)
   check_exit("--backend futex", 2, "not available");
 #else

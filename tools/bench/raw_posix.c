@@ -4,7 +4,9 @@
  * choice that the primitive does not force; tpark should cost no more.
  *
  *   futex    (Linux) the futex backend's primitive
- *   condvar  (any POSIX) the condvar backend's primitive */
+ *   condvar  (any POSIX) the condvar backend's primitive
+ * and the lock section's (lock_raw.h): pthread_mutex_t, and futex as a raw
+ * address wait. */
 #if !defined(_WIN32)
 #if defined(__linux__)
 #define _GNU_SOURCE /* syscall */
@@ -19,6 +21,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include "tools/bench/lock_raw.h"
 #include "tools/bench/sys.h"
 #include "tools/bench/variant.h"
 
@@ -125,5 +128,38 @@ const target raw_targets[] = {
      VARIANT(cv), false},
 };
 const size_t n_raw_targets = sizeof raw_targets / sizeof raw_targets[0];
+
+/* ---- the lock section's baselines (lock_raw.h) ---------------------------------- */
+
+static pthread_mutex_t system_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+const char *const system_lock_name = "pthread_mutex_t";
+
+void system_lock_init(void) {
+  if (pthread_mutex_init(&system_mutex, NULL) != 0) die("pthread_mutex_init failed");
+}
+
+void system_lock(void) { pthread_mutex_lock(&system_mutex); }
+
+void system_unlock(void) { pthread_mutex_unlock(&system_mutex); }
+
+#if defined(__linux__)
+const char *raw_wait_name(void) { return "futex"; }
+
+void raw_wait(uint32_t *addr, uint32_t value) {
+  fx_sys(addr, FUTEX_WAIT_PRIVATE, value, NULL, 0); /* EAGAIN, EINTR: the caller looks again */
+}
+
+void raw_wake(uint32_t *addr) { fx_sys(addr, FUTEX_WAKE_PRIVATE, 1, NULL, 0); }
+#else
+const char *raw_wait_name(void) { return NULL; }
+
+void raw_wait(uint32_t *addr, uint32_t value) {
+  (void)addr;
+  (void)value;
+}
+
+void raw_wake(uint32_t *addr) { (void)addr; }
+#endif /* __linux__ */
 
 #endif /* !_WIN32 */

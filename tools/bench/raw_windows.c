@@ -4,11 +4,14 @@
  * that the primitive does not force; tpark should cost no more.
  *
  *   waitaddress  WaitOnAddress/WakeByAddressSingle (Windows 8+)
- *   keyed_event  NtWaitForKeyedEvent/NtReleaseKeyedEvent (ntdll) */
+ *   keyed_event  NtWaitForKeyedEvent/NtReleaseKeyedEvent (ntdll)
+ * and the lock section's (lock_raw.h): an SRWLOCK, and WaitOnAddress as a
+ * raw address wait. */
 #if defined(_WIN32)
 
 #include <windows.h>
 
+#include "tools/bench/lock_raw.h"
 #include "tools/bench/sys.h"
 #include "tools/bench/variant.h"
 
@@ -27,12 +30,20 @@ static struct {
   HANDLE keyed_event; /* the baseline's own handle */
 } win;
 
-static void (*lookup(const char *module, const char *name))(void) {
+/* module!name, or NULL when it is missing. */
+static void (*find(const char *module, const char *name))(void) {
   HMODULE m = GetModuleHandleA(module);
   FARPROC f = m ? GetProcAddress(m, name) : NULL;
-  if (f == NULL) die("raw baseline: %s!%s not found", module, name);
   return (void (*)(void))f;
 }
+
+static void (*lookup(const char *module, const char *name))(void) {
+  void (*f)(void) = find(module, name);
+  if (f == NULL) die("raw baseline: %s!%s not found", module, name);
+  return f;
+}
+
+#define SYNCH_DLL "api-ms-win-core-synch-l1-2-0.dll"
 
 /* WaitOnAddress: the obvious loop on a "woken" flag, as a binary semaphore:
  * the owner waits while the flag is 0 and clears it; the waker sets it and
@@ -43,10 +54,8 @@ static void (*lookup(const char *module, const char *name))(void) {
 static void wa_init(slot *s, const tpark_backend *b) {
   (void)b;
   if (win.wait_on_address == NULL) {
-    win.wait_on_address =
-        (wait_on_address_fn)lookup("api-ms-win-core-synch-l1-2-0.dll", "WaitOnAddress");
-    win.wake_by_address_single =
-        (wake_by_address_fn)lookup("api-ms-win-core-synch-l1-2-0.dll", "WakeByAddressSingle");
+    win.wait_on_address = (wait_on_address_fn)lookup(SYNCH_DLL, "WaitOnAddress");
+    win.wake_by_address_single = (wake_by_address_fn)lookup(SYNCH_DLL, "WakeByAddressSingle");
   }
   s->state = 0;
 }
@@ -118,5 +127,31 @@ const target raw_targets[] = {
      VARIANT(ke), true},
 };
 const size_t n_raw_targets = sizeof raw_targets / sizeof raw_targets[0];
+
+/* ---- the lock section's baselines (lock_raw.h) ---------------------------------- */
+
+static SRWLOCK system_srwlock = SRWLOCK_INIT;
+
+const char *const system_lock_name = "SRWLOCK";
+
+void system_lock_init(void) { InitializeSRWLock(&system_srwlock); }
+
+void system_lock(void) { AcquireSRWLockExclusive(&system_srwlock); }
+
+void system_unlock(void) { ReleaseSRWLockExclusive(&system_srwlock); }
+
+const char *raw_wait_name(void) {
+  if (win.wait_on_address == NULL) {
+    win.wait_on_address = (wait_on_address_fn)find(SYNCH_DLL, "WaitOnAddress");
+    win.wake_by_address_single = (wake_by_address_fn)find(SYNCH_DLL, "WakeByAddressSingle");
+  }
+  return win.wait_on_address && win.wake_by_address_single ? "WaitOnAddress" : NULL;
+}
+
+void raw_wait(uint32_t *addr, uint32_t value) {
+  win.wait_on_address(addr, &value, sizeof value, INFINITE);
+}
+
+void raw_wake(uint32_t *addr) { win.wake_by_address_single(addr); }
 
 #endif /* _WIN32 */

@@ -1,34 +1,8 @@
-/* parkbench: output helpers shared by the sections (JSON members and values,
- * CSV rows), and the backends section's report (report.c). */
+/* parkbench: the backends section's report (report.c). */
 #ifndef PARKBENCH_REPORT_H
 #define PARKBENCH_REPORT_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "tools/bench/bench.h"
-#include "tools/bench/stats.h"
-
-/* JSON. The document is one object; main.c prints its first members, then
- * each section prints its own with json_member, which writes the separator
- * and the key at the top level. */
-void json_member(const char *key);
-void json_str(const char *s);          /* a string, escaped; null for NULL */
-void json_num(double x, int decimals); /* null when not finite */
-void json_bool(bool b);
-void json_summary(summary s, int decimals);
-void json_modes(modes m);
-void json_doubles(const double *v, size_t n, int decimals);
-void json_int64s(const int64_t *v, size_t n);
-
-/* CSV: one row per sample, in the long form
- *   section,subject,measurement,condition,variant,index,value,unit
- * (csv_header prints that line; main.c calls it once). Text fields must not
- * contain commas or quotes. */
-void csv_header(void);
-void csv_row(const char *section, const char *subject, const char *measurement,
-             const char *condition, const char *variant_name, size_t index, double value,
-             const char *unit);
 
 /* The backends section's output (the results in measure.h). */
 void report_backends_table(const bench_options *o);

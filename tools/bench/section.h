@@ -1,12 +1,18 @@
-/* parkbench: the sections main.c runs, in order. A new section is a file
- * defining a bench_section (bench.h), a declaration here, and a line in
- * main.c's sections[]. */
+/* parkbench: the sections, in the order they run and print. A new section:
+ * a file defining `const bench_section <name>_section` (bench.h), and its
+ * name in this list. Each section is independent of the others. */
 #ifndef PARKBENCH_SECTION_H
 #define PARKBENCH_SECTION_H
 
 #include "tools/bench/bench.h"
 
-extern const bench_section backends_section; /* section_backends.c */
-extern const bench_section checked_section;  /* section_checked.c; after backends */
+#define BENCH_SECTIONS(X)                                                     \
+  X(backends) /* section_backends.c: each backend against its raw baseline */ \
+  X(checked)  /* section_checked.c: what checked mode costs */                \
+  X(locks)    /* section_locks.c: tpark_mutex and wait on address */
+
+#define BENCH_DECLARE_SECTION(name) extern const bench_section name##_section;
+BENCH_SECTIONS(BENCH_DECLARE_SECTION)
+#undef BENCH_DECLARE_SECTION
 
 #endif /* PARKBENCH_SECTION_H */

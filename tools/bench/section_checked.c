@@ -3,9 +3,10 @@
  * through tpark on the checked wrapper against tpark on the plain backend,
  * interleaved and paired as in the backends section (measure_pingpong). */
 #include <stdio.h>
+#include <string.h>
 
 #include "tools/bench/measure.h"
-#include "tools/bench/report.h"
+#include "tools/bench/output.h"
 #include "tools/bench/section.h"
 #include "tools/bench/sys.h"
 #include "tpark/checked.h"
@@ -29,26 +30,38 @@ static bool tc_timed_wait(slot *s, uint64_t timeout_ns, int64_t *late) {
 DEFINE_LOOPS(tc)
 static const variant checked_variant = VARIANT(tc);
 
+/* The backends available here (--backend: that one only). */
+static const tpark_backend **inner;
+static size_t n_inner;
 static pingpong_result (*rows)[2]; /* per backend: [0] free, [1] pinned; [0] checked, [1] tpark */
 static const char *const placement_name[2] = {"free", "pinned"};
 
 static bool checked_prepare(const bench_options *o) {
-  (void)o;
-  return true; /* the backends section found the backends */
+  inner = xcalloc(n_builtin_names, sizeof *inner);
+  for (size_t k = 0; k < n_builtin_names; k++) {
+    if (o->backend && strcmp(o->backend, builtin_names[k])) continue;
+    const tpark_backend *b;
+    if (tpark_select_backend(builtin_names[k], &b) == TPARK_OK) inner[n_inner++] = b;
+  }
+  if (n_inner == 0) {
+    fprintf(stderr, "parkbench: checked: no backend to measure here\n");
+    return false;
+  }
+  return true;
 }
 
 static double checked_estimate_s(const bench_options *o) {
-  return (double)n_backends * 2 * pingpong_estimate_s(o);
+  return (double)n_inner * 2 * pingpong_estimate_s(o);
 }
 
 static void checked_run(const bench_options *o) {
-  rows = xcalloc(n_backends, sizeof *rows);
-  for (size_t i = 0; i < n_backends; i++) {
+  rows = xcalloc(n_inner, sizeof *rows);
+  for (size_t i = 0; i < n_inner; i++) {
     for (int pl = 0; pl < 2; pl++) {
-      progress_phase(pingpong_estimate_s(o), "%s: checked mode, %s", backends[i].t->name,
+      progress_phase(pingpong_estimate_s(o), "%s: checked mode, %s", inner[i]->name,
                      pl ? "pinned" : "threads free");
       rows[i][pl] =
-          measure_pingpong(&checked_variant, &tpark_variant, backends[i].b, o, pl ? o->cpu : -1);
+          measure_pingpong(&checked_variant, &tpark_variant, inner[i], o, pl ? o->cpu : -1);
     }
   }
 }
@@ -59,13 +72,12 @@ static void checked_table(const bench_options *o) {
   printf("%-30s %-12s %-12s %s\n", "round trip, ns (medians)", "checked", "tpark",
          "checked/tpark: median (middle half)");
   bool mixed = false;
-  for (size_t i = 0; i < n_backends; i++) {
+  for (size_t i = 0; i < n_inner; i++) {
     for (int pl = 0; pl < 2; pl++) {
       const pingpong_result *r = &rows[i][pl];
       char label[48];
       mixed |= r->mixed != 0;
-      snprintf(label, sizeof label, "  %s, %s", backends[i].t->name,
-               pl ? "pinned" : "threads free");
+      snprintf(label, sizeof label, "  %s, %s", inner[i]->name, pl ? "pinned" : "threads free");
       printf("%-30s %-12.0f %-12.0f %.3f (%.3f-%.3f)%s\n", label, r->s[0].median, r->s[1].median,
              r->ratio_s.median, r->ratio_s.q1, r->ratio_s.q3, r->mixed ? "*" : "");
     }
@@ -77,11 +89,11 @@ static void checked_json(const bench_options *o) {
   (void)o;
   json_member("checked");
   printf("[");
-  for (size_t i = 0; i < n_backends; i++) {
+  for (size_t i = 0; i < n_inner; i++) {
     for (int pl = 0; pl < 2; pl++) {
       const pingpong_result *r = &rows[i][pl];
       printf("%s\n    {\"backend\": ", i || pl ? "," : "");
-      json_str(backends[i].t->name);
+      json_str(inner[i]->name);
       printf(", \"placement\": \"%s\", \"checked_ns\": ", placement_name[pl]);
       json_summary(r->s[0], 1);
       printf(", \"tpark_ns\": ");
@@ -103,18 +115,18 @@ static void checked_json(const bench_options *o) {
 static void checked_csv(const bench_options *o) {
   (void)o;
   static const char *const variant_name[2] = {"checked", "tpark"};
-  for (size_t i = 0; i < n_backends; i++) {
+  for (size_t i = 0; i < n_inner; i++) {
     for (int pl = 0; pl < 2; pl++) {
       const pingpong_result *r = &rows[i][pl];
       for (int v = 0; v < 2; v++) {
         for (unsigned k = 0; k < r->n; k++) {
-          csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl], variant_name[v],
-                  k, r->ns[v][k], "ns");
+          csv_row("checked", inner[i]->name, "round_trip", placement_name[pl], variant_name[v], k,
+                  r->ns[v][k], "ns");
         }
       }
       for (unsigned k = 0; k < r->n; k++) {
-        csv_row("checked", backends[i].t->name, "round_trip", placement_name[pl], "checked/tpark",
-                k, r->ratio[k], "ratio");
+        csv_row("checked", inner[i]->name, "round_trip", placement_name[pl], "checked/tpark", k,
+                r->ratio[k], "ratio");
       }
     }
   }

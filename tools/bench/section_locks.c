@@ -1,143 +1,130 @@
-/* parkbench --locks: the lock section. tpark_mutex against the system's own
- * lock (pthread_mutex_t on POSIX, SRWLOCK on Windows), and
- * tpark_wait_on_address against the raw address wait (futex on Linux,
- * WaitOnAddress on Windows), the variants of each measurement interleaved
- * (A B B A ... per round) so that drift falls on both.
+/* parkbench's "locks" section: tpark_mutex against the system's own lock
+ * (lock_raw.h: pthread_mutex_t, SRWLOCK), and tpark_wait_on_address against
+ * the raw address wait (futex, WaitOnAddress), on the process default
+ * backend. Each round measures every variant once, in an order that
+ * alternates (A B, then B A), so that drift falls on both; the comparison is
+ * the ratio per round, summarised over the rounds (stats.h), as in the
+ * backends section.
  *
- *   uncontended   ns per lock+unlock, one thread (thread CPU time on POSIX)
- *   throughput    T threads for a while: lock, a 20-step critical section on
- *                 shared data, unlock, 50 steps of local work; millions of
- *                 acquisitions per second (median of the rounds)
- *   worst wait    the same loop with the time of every lock call taken: the
- *                 longest one (max over rounds), and the fewest acquisitions
- *                 any thread made (0 would be a starved thread)
- *   wait/wake     round trip between two threads that wake each other through
- *                 a 4-byte flag, ns
- *
- * Self-contained: parkbench.c only forwards `--locks` here. */
+ *   uncontended  ns per lock+unlock, one thread pinned to one CPU (its CPU
+ *                time where the OS keeps one: a preempted loop does not count)
+ *   throughput   T = 2, 4, 8, 16 threads for lock_ms: lock, a 20-step critical
+ *                section on shared data, unlock, 50 steps of local work;
+ *                millions of acquisitions per second
+ *   worst wait   the same loop for lock_ms / 2 with every lock call timed: the
+ *                longest one (max over rounds), and the fewest acquisitions
+ *                one thread made in a run (0 would be a starved thread)
+ *   wait/wake    round trip between two threads that wake each other through
+ *                a 4-byte flag; threads free, and both pinned to one CPU */
 #if defined(_WIN32)
-#define __USE_MINGW_ANSI_STDIO 1
-#include <windows.h>
-#else
-#include <time.h>
-#endif
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats with msvcrt */
 #endif
 
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/bench/lock_raw.h"
+#include "tools/bench/output.h"
+#include "tools/bench/section.h"
+#include "tools/bench/stats.h"
+#include "tools/bench/sys.h"
 #include "tpark/mutex.h"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
-int lockbench_main(int argc, char **argv);
+#define CS_STEPS 20
+#define OUTSIDE_STEPS 50
+#define N_COUNTS 4
+static const int thread_counts[N_COUNTS] = {2, 4, 8, 16};
+#define MAX_THREADS 16
 
-/* ---- clock ---- */
-
-#if defined(_WIN32)
-static int64_t qpc_hz;
-static uint64_t now_ns(void) {
-  LARGE_INTEGER c;
-  QueryPerformanceCounter(&c);
-  return (uint64_t)((double)c.QuadPart * 1e9 / (double)qpc_hz);
-}
-#else
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-#endif
-
-/* ---- the locks ---- */
-
-typedef struct lock_ops {
-  const char *name;
-  void (*init)(void);
-  void (*lock)(void);
-  void (*unlock)(void);
-} lock_ops;
+/* ---- the two locks: [0] tpark_mutex, [1] the system's --------------------------- */
 
 static tpark_mutex tm = TPARK_MUTEX_INIT;
 static void tm_init(void) { tm = (tpark_mutex)TPARK_MUTEX_INIT; }
 static void tm_lock(void) { tpark_mutex_lock(&tm); }
 static void tm_unlock(void) { tpark_mutex_unlock(&tm); }
 
-#if defined(_WIN32)
-static SRWLOCK srw = SRWLOCK_INIT;
-static void sys_init(void) { InitializeSRWLock(&srw); }
-static void sys_lock(void) { AcquireSRWLockExclusive(&srw); }
-static void sys_unlock(void) { ReleaseSRWLockExclusive(&srw); }
-#define SYS_LOCK_NAME "SRWLOCK"
-#else
-static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
-static void sys_init(void) { pthread_mutex_init(&pm, NULL); }
-static void sys_lock(void) { pthread_mutex_lock(&pm); }
-static void sys_unlock(void) { pthread_mutex_unlock(&pm); }
-#define SYS_LOCK_NAME "pthread_mutex_t"
-#endif
+typedef struct lock_variant {
+  void (*init)(void);
+  void (*lock)(void);
+  void (*unlock)(void);
+} lock_variant;
 
-static const lock_ops locks[2] = {
-    {"tpark_mutex", tm_init, tm_lock, tm_unlock},
-    {SYS_LOCK_NAME, sys_init, sys_lock, sys_unlock},
+static const lock_variant locks[2] = {
+    {tm_init, tm_lock, tm_unlock},
+    {system_lock_init, system_lock, system_unlock},
 };
 
-/* ---- uncontended ---- */
+/* ---- the results -------------------------------------------------------------------- */
 
-/* The thread's CPU time where there is one (a loaded machine preempts the
- * loop; wall time would count that), else wall time. */
-static uint64_t cpu_ns(void) {
-#if defined(CLOCK_THREAD_CPUTIME_ID) && !defined(_WIN32)
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#else
-  return now_ns();
-#endif
+static struct {
+  const char *backend;  /* the process default's name */
+  const char *raw_wait; /* NULL: no raw address wait here */
+  unsigned n;           /* rounds */
+  double *uncontended[2];
+  double *mops[N_COUNTS][2];
+  double worst_us[N_COUNTS][2];
+  uint64_t fewest[N_COUNTS][2];
+  double *trip_ns[2][2]; /* [free, pinned][tpark, raw] */
+} res;
+
+static const char *const placement_name[2] = {"free", "pinned"};
+
+static void start(pthread_t *t, void *(*fn)(void *), void *arg) {
+  int err = pthread_create(t, NULL, fn, arg);
+  if (err != 0) die("pthread_create failed: %d", err);
 }
 
-static double uncontended_ns(const lock_ops *l, unsigned n) {
-  l->init();
-  uint64_t t0 = cpu_ns();
-  for (unsigned i = 0; i < n; i++) {
-    l->lock();
-    __asm__ __volatile__("" ::: "memory");
-    l->unlock();
+/* ---- uncontended ---------------------------------------------------------------------- */
+
+typedef struct uncontended {
+  const bench_options *o;
+  unsigned round;
+} uncontended;
+
+/* One round, in a thread of its own pinned to the CPU of the pinned runs
+ * (threads inherit affinity: the main thread stays free). */
+static void *uncontended_thread(void *arg) {
+  const uncontended *u = arg;
+  pin_self(u->o->cpu);
+  for (int j = 0; j < 2; j++) {
+    int v = (int)(u->round + (unsigned)j) % 2; /* A B, then B A */
+    locks[v].init();
+    uint64_t t0 = thread_cpu_ns();
+    for (unsigned i = 0; i < u->o->lock_ops; i++) {
+      locks[v].lock();
+      __asm__ __volatile__("" ::: "memory");
+      locks[v].unlock();
+    }
+    res.uncontended[v][u->round] = (double)(thread_cpu_ns() - t0) / u->o->lock_ops;
   }
-  return (double)(cpu_ns() - t0) / n;
+  return NULL;
 }
 
-/* ---- contended ---- */
-
-#define CS_STEPS 20
-#define OUTSIDE_STEPS 50
-#define MAX_THREADS 64
+/* ---- contended ------------------------------------------------------------------------- */
 
 static volatile uint64_t shared_value;
+static int go, stop; /* atomic */
 
 typedef struct worker {
   pthread_t thread;
-  const lock_ops *l;
+  const lock_variant *l;
   bool timed;
   uint64_t count, worst_ns;
-  char pad[64];
+  char pad[64]; /* no false sharing between the workers' counters */
 } worker;
-
-static int go, stop; /* atomic */
 
 static void *worker_main(void *arg) {
   worker *w = arg;
   uint64_t value = 1, local = 1, count = 0, worst = 0;
-  while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE)) {
-  }
+  /* Yield while waiting: spinning threads would starve the one starting
+   * them on a small machine. */
+  while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE)) yield_cpu();
   while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
     uint64_t t0 = w->timed ? now_ns() : 0;
     w->l->lock();
@@ -164,22 +151,13 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-typedef struct run_result {
+typedef struct contended_result {
   double mops;     /* millions of acquisitions per second */
   double worst_us; /* timed runs */
-  uint64_t fewest; /* timed runs: fewest acquisitions by one thread */
-} run_result;
+  uint64_t fewest; /* timed runs: the fewest acquisitions by one thread */
+} contended_result;
 
-static void sleep_ms(unsigned ms) {
-#if defined(_WIN32)
-  Sleep(ms);
-#else
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-  nanosleep(&ts, NULL);
-#endif
-}
-
-static run_result contended(const lock_ops *l, int threads, unsigned ms, bool timed) {
+static contended_result contended(const lock_variant *l, int threads, unsigned ms, bool timed) {
   static worker w[MAX_THREADS];
   l->init();
   __atomic_store_n(&go, 0, __ATOMIC_RELAXED);
@@ -188,21 +166,18 @@ static run_result contended(const lock_ops *l, int threads, unsigned ms, bool ti
     memset(&w[i], 0, sizeof w[i]);
     w[i].l = l;
     w[i].timed = timed;
-    if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
-      fprintf(stderr, "parkbench --locks: pthread_create failed\n");
-      exit(1);
-    }
+    start(&w[i].thread, worker_main, &w[i]);
   }
   uint64_t t0 = now_ns();
   __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
   sleep_ms(ms);
   __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-  run_result r = {0, 0, UINT64_MAX};
+  contended_result r = {0, 0, UINT64_MAX};
   uint64_t total = 0;
   for (int i = 0; i < threads; i++) {
     pthread_join(w[i].thread, NULL);
     total += w[i].count;
-    if (w[i].worst_ns / 1e3 > r.worst_us) r.worst_us = (double)w[i].worst_ns / 1e3;
+    if ((double)w[i].worst_ns / 1e3 > r.worst_us) r.worst_us = (double)w[i].worst_ns / 1e3;
     if (w[i].count < r.fewest) r.fewest = w[i].count;
   }
   uint64_t elapsed = now_ns() - t0; /* includes the joins: every thread stopped */
@@ -210,219 +185,290 @@ static run_result contended(const lock_ops *l, int threads, unsigned ms, bool ti
   return r;
 }
 
-/* ---- wait/wake ping-pong ---- */
+/* ---- wait/wake ping-pong ------------------------------------------------------------------ */
 
 typedef struct pingpong {
   uint32_t flag; /* 0: ping's turn, 1: pong's turn */
-  bool native;
+  bool raw;
   unsigned n;
+  int cpu; /* both threads pinned to it; -1: free */
+  double ns;
 } pingpong;
-
-#if defined(_WIN32)
-typedef BOOL(WINAPI *wait_fn)(volatile VOID *, PVOID, SIZE_T, DWORD);
-typedef VOID(WINAPI *wake_fn)(PVOID);
-static wait_fn native_wait;
-static wake_fn native_wake;
-static void native_setup(void) {
-  HMODULE m = GetModuleHandleA("api-ms-win-core-synch-l1-2-0.dll");
-  if (m == NULL) return;
-  native_wait = (wait_fn)(void (*)(void))GetProcAddress(m, "WaitOnAddress");
-  native_wake = (wake_fn)(void (*)(void))GetProcAddress(m, "WakeByAddressSingle");
-}
-static bool have_native(void) { return native_wait != NULL && native_wake != NULL; }
-static void raw_wait(uint32_t *addr, uint32_t v) { native_wait(addr, &v, 4, INFINITE); }
-static void raw_wake(uint32_t *addr) { native_wake(addr); }
-#define RAW_WAIT_NAME "WaitOnAddress"
-#elif defined(__linux__)
-static void native_setup(void) {}
-static bool have_native(void) { return true; }
-static void raw_wait(uint32_t *addr, uint32_t v) {
-  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
-}
-static void raw_wake(uint32_t *addr) {
-  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-#define RAW_WAIT_NAME "futex"
-#else
-static void native_setup(void) {}
-static bool have_native(void) { return false; }
-static void raw_wait(uint32_t *addr, uint32_t v) {
-  (void)addr;
-  (void)v;
-}
-static void raw_wake(uint32_t *addr) { (void)addr; }
-#define RAW_WAIT_NAME "none"
-#endif
 
 /* Waits until flag == want, then passes the turn. */
 static void take_turn(pingpong *p, uint32_t want) {
   uint32_t v;
   while ((v = __atomic_load_n(&p->flag, __ATOMIC_ACQUIRE)) != want) {
-    if (p->native) {
+    if (p->raw) {
       raw_wait(&p->flag, v);
     } else {
       tpark_wait_on_address(&p->flag, &v, sizeof v, TPARK_NEVER);
     }
   }
   __atomic_store_n(&p->flag, want ^ 1u, __ATOMIC_RELEASE);
-  if (p->native) {
+  if (p->raw) {
     raw_wake(&p->flag);
   } else {
     tpark_wake_by_address_single(&p->flag);
   }
 }
 
-static void *pong_main(void *arg) {
+static void *pong_thread(void *arg) {
   pingpong *p = arg;
+  if (p->cpu >= 0) pin_self(p->cpu);
   for (unsigned i = 0; i < p->n; i++) take_turn(p, 1);
   return NULL;
 }
 
-static double pingpong_ns(bool native, unsigned n) {
-  pingpong p = {0, native, n};
-  pthread_t t;
-  pthread_create(&t, NULL, pong_main, &p);
+static void *ping_thread(void *arg) {
+  pingpong *p = arg;
+  if (p->cpu >= 0) pin_self(p->cpu);
   uint64_t t0 = now_ns();
-  for (unsigned i = 0; i < n; i++) take_turn(&p, 0);
-  pthread_join(t, NULL);
-  return (double)(now_ns() - t0) / n;
+  for (unsigned i = 0; i < p->n; i++) take_turn(p, 0);
+  p->ns = (double)(now_ns() - t0) / p->n;
+  return NULL;
 }
 
-/* ---- driver ---- */
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
+static double round_trip_ns(bool raw, unsigned n, int cpu) {
+  pingpong p = {0, raw, n, cpu, 0};
+  pthread_t ping, pong;
+  start(&pong, pong_thread, &p);
+  start(&ping, ping_thread, &p);
+  pthread_join(ping, NULL);
+  pthread_join(pong, NULL);
+  return p.ns;
 }
 
-/* The median of v[0..n-1] (n <= 64); v keeps its order (rounds stay paired). */
-static double median(const double *v, int n) {
-  double s[64];
-  memcpy(s, v, (size_t)n * sizeof *s);
-  qsort(s, (size_t)n, sizeof *s, cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+/* ---- the section's steps -------------------------------------------------------------------- */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: parkbench --locks [--quick] [--rounds N] [--ms N]\n"
-          "\n"
-          "tpark_mutex against %s, tpark_wait_on_address against %s,\n"
-          "interleaved. Throughput: lock, %d-step critical section, unlock, %d steps\n"
-          "outside, at T = 2, 4, 8, 16 threads; medians of N rounds (default 5,\n"
-          "quick 3) of ms milliseconds each (default 300, quick 100).\n",
-          SYS_LOCK_NAME, RAW_WAIT_NAME, CS_STEPS, OUTSIDE_STEPS);
-}
-
-int lockbench_main(int argc, char **argv) {
-#if defined(_WIN32)
-  LARGE_INTEGER f;
-  QueryPerformanceFrequency(&f);
-  qpc_hz = f.QuadPart;
-#endif
-  int rounds = 5;
-  unsigned ms = 300, uncontended_n = 5000000, pp_n = 20000;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0) {
-      rounds = 3;
-      ms = 100;
-      uncontended_n = 1000000;
-      pp_n = 5000;
-    } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
-      rounds = atoi(argv[++i]);
-    } else if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
-      ms = (unsigned)atoi(argv[++i]);
-    } else if (strcmp(argv[i], "--help") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "parkbench --locks: bad argument %s\n", argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (rounds > 64) rounds = 64;
+static bool locks_prepare(const bench_options *o) {
+  (void)o;
   const tpark_backend *b = tpark_default_backend();
   if (b == NULL) {
-    fprintf(stderr, "parkbench --locks: no default backend\n");
-    return 1;
+    fprintf(stderr, "parkbench: locks: no default backend (see the message above)\n");
+    return false;
   }
   tpark_parker probe;
-  tpark_init(&probe);
-  native_setup();
+  if (tpark_init(&probe) != TPARK_OK) return false;
+  res.backend = tpark_backend_name(&probe);
+  res.raw_wait = raw_wait_name();
+  return true;
+}
 
-  static const int threads[] = {2, 4, 8, 16};
-  enum { NT = 4 };
-  double unc[2][64], mops[2][NT][64], worst[2][NT];
-  uint64_t fewest[2][NT];
-  memset(worst, 0, sizeof worst);
-  for (int l = 0; l < 2; l++) {
-    for (int k = 0; k < NT; k++) fewest[l][k] = UINT64_MAX;
-  }
-  double pp[2][64];
-  for (int r = 0; r < rounds; r++) {
-    for (int j = 0; j < 2; j++) {
-      int l = (r + j) % 2; /* A B, then B A */
-      unc[l][r] = uncontended_ns(&locks[l], uncontended_n);
+/* Guesses for an idle machine (the progress line scales them). */
+static double uncontended_s(const bench_options *o) { return 2.0 * o->lock_ops * 25e-9; }
+static double contended_s(const bench_options *o) { return N_COUNTS * 2 * 1.5 * o->lock_ms / 1e3; }
+static double trips_s(const bench_options *o) { return 2 * 2 * o->lock_trips * 15e-6; }
+
+static double locks_estimate_s(const bench_options *o) {
+  return o->lock_rounds * (uncontended_s(o) + contended_s(o) + trips_s(o));
+}
+
+static void locks_run(const bench_options *o) {
+  unsigned n = res.n = o->lock_rounds;
+  for (int v = 0; v < 2; v++) {
+    res.uncontended[v] = xcalloc(n, sizeof(double));
+    for (int k = 0; k < N_COUNTS; k++) {
+      res.mops[k][v] = xcalloc(n, sizeof(double));
+      res.worst_us[k][v] = 0;
+      res.fewest[k][v] = UINT64_MAX;
     }
-    for (int k = 0; k < NT; k++) {
+    for (int pl = 0; pl < 2; pl++) res.trip_ns[pl][v] = xcalloc(n, sizeof(double));
+  }
+  for (unsigned r = 0; r < n; r++) {
+    progress_phase(uncontended_s(o), "locks: round %u of %u, uncontended", r + 1, n);
+    uncontended u = {o, r};
+    pthread_t t;
+    start(&t, uncontended_thread, &u);
+    pthread_join(t, NULL);
+    progress_phase(contended_s(o), "locks: round %u of %u, 2 to %d threads", r + 1, n,
+                   thread_counts[N_COUNTS - 1]);
+    for (int k = 0; k < N_COUNTS; k++) {
       for (int j = 0; j < 2; j++) {
-        int l = (r + k + j) % 2;
-        mops[l][k][r] = contended(&locks[l], threads[k], ms, false).mops;
-        run_result t = contended(&locks[l], threads[k], ms / 2, true);
-        if (t.worst_us > worst[l][k]) worst[l][k] = t.worst_us;
-        if (t.fewest < fewest[l][k]) fewest[l][k] = t.fewest;
+        int v = (int)(r + (unsigned)k + (unsigned)j) % 2;
+        res.mops[k][v][r] = contended(&locks[v], thread_counts[k], o->lock_ms, false).mops;
+        contended_result timed = contended(&locks[v], thread_counts[k], o->lock_ms / 2, true);
+        if (timed.worst_us > res.worst_us[k][v]) res.worst_us[k][v] = timed.worst_us;
+        if (timed.fewest < res.fewest[k][v]) res.fewest[k][v] = timed.fewest;
+      }
+      progress_step((unsigned)k + 1, N_COUNTS);
+    }
+    progress_phase(trips_s(o), "locks: round %u of %u, wait/wake", r + 1, n);
+    for (int pl = 0; pl < 2; pl++) {
+      for (int j = 0; j < 2; j++) {
+        int v = (int)(r + (unsigned)j) % 2; /* 0: tpark, 1: raw */
+        if (v == 1 && res.raw_wait == NULL) {
+          res.trip_ns[pl][v][r] = NAN;
+        } else {
+          res.trip_ns[pl][v][r] = round_trip_ns(v == 1, o->lock_trips, pl ? o->cpu : -1);
+        }
       }
     }
-    for (int j = 0; j < 2; j++) {
-      int v = (r + j) % 2; /* 0: tpark, 1: raw */
-      pp[v][r] = v == 1 && !have_native() ? 0 : pingpong_ns(v == 1, pp_n);
-    }
   }
-
-  printf("parkbench --locks: default backend %s, %d rounds of %u ms, medians\n",
-         tpark_backend_name(&probe), rounds, ms);
-  printf(
-      "throughput: M acquisitions/s (lock, %d-step critical section, unlock, %d steps "
-      "outside)\n\n",
-      CS_STEPS, OUTSIDE_STEPS);
-  printf("| lock | T=2 | T=4 | T=8 | T=16 | uncontended |\n|---|---|---|---|---|---|\n");
-  for (int l = 0; l < 2; l++) {
-    printf("| %s |", locks[l].name);
-    for (int k = 0; k < NT; k++) printf(" %.1f |", median(mops[l][k], rounds));
-    printf(" %.1f ns |\n", median(unc[l], rounds));
-  }
-  printf("| ratio tpark/%s (median of per-round ratios) |", locks[1].name);
-  for (int k = 0; k < NT; k++) {
-    double ratio[64];
-    for (int r = 0; r < rounds; r++) ratio[r] = mops[0][k][r] / mops[1][k][r];
-    printf(" %.2f |", median(ratio, rounds));
-  }
-  {
-    double ratio[64];
-    for (int r = 0; r < rounds; r++) ratio[r] = unc[0][r] / unc[1][r];
-    printf(" %.2f |\n", median(ratio, rounds));
-  }
-  printf(
-      "\nworst wait for the lock, us (max over rounds), and fewest acquisitions by one "
-      "thread in a run:\n\n");
-  printf("| lock | T=2 | T=4 | T=8 | T=16 |\n|---|---|---|---|---|\n");
-  for (int l = 0; l < 2; l++) {
-    printf("| %s |", locks[l].name);
-    for (int k = 0; k < NT; k++) {
-      printf(" %.0f us (min %llu) |", worst[l][k], (unsigned long long)fewest[l][k]);
-    }
-    printf("\n");
-  }
-  printf("\nwait/wake ping-pong round trip through a 4-byte flag, ns (median):\n\n");
-  printf("| tpark_wait_on_address | %s | ratio |\n|---|---|---|\n", RAW_WAIT_NAME);
-  if (have_native()) {
-    double ratio[64];
-    for (int r = 0; r < rounds; r++) ratio[r] = pp[0][r] / pp[1][r];
-    double a = median(pp[0], rounds), c = median(pp[1], rounds);
-    printf("| %.0f | %.0f | %.2f (median of per-round ratios) |\n", a, c, median(ratio, rounds));
-  } else {
-    printf("| %.0f | - | - |\n", median(pp[0], rounds));
-  }
-  return fflush(stdout) == 0 ? 0 : 1;
 }
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+/* a[i] / b[i] for each round (malloc'd). */
+static double *ratios(const double *a, const double *b, unsigned n) {
+  double *q = xcalloc(n, sizeof(double));
+  for (unsigned i = 0; i < n; i++) q[i] = a[i] / b[i];
+  return q;
+}
+
+/* "median (q1-q3)" of a ratio. */
+static const char *fmt_ratio(char *buf, size_t cap, const double *a, const double *b, unsigned n) {
+  double *q = ratios(a, b, n);
+  summary s = summarize(q, n);
+  free(q);
+  if (isfinite(s.median)) {
+    snprintf(buf, cap, "%.2f (%.2f-%.2f)", s.median, s.q1, s.q3);
+  } else {
+    snprintf(buf, cap, "-");
+  }
+  return buf;
+}
+
+static void locks_table(const bench_options *o) {
+  char q[48];
+  unsigned n = res.n;
+  printf("== locks: tpark_mutex and tpark_wait_on_address (default backend %s; %u rounds,\n",
+         res.backend, n);
+  printf(
+      "   medians over the rounds; ratio: the median (middle half) of the per-round ratios) ==\n");
+  printf("%-24s %-16s %-16s %s\n", "uncontended, ns", "tpark_mutex", system_lock_name,
+         "ratio tpark/system");
+  printf("%-24s %-16.1f %-16.1f %s\n", "  lock+unlock, pinned",
+         summarize(res.uncontended[0], n).median, summarize(res.uncontended[1], n).median,
+         fmt_ratio(q, sizeof q, res.uncontended[0], res.uncontended[1], n));
+  printf(
+      "throughput, M acquisitions/s (lock, %d-step critical section, unlock, %d steps outside,\n",
+      CS_STEPS, OUTSIDE_STEPS);
+  printf(
+      "%u ms a run); worst wait for the lock (max over rounds), fewest acquisitions by a thread:\n",
+      o->lock_ms);
+  printf("%-10s %-12s %-16s %-18s %-22s %s\n", "  threads", "tpark_mutex", system_lock_name,
+         "ratio tpark/system", "worst wait tpark", "worst wait system");
+  for (int k = 0; k < N_COUNTS; k++) {
+    char label[16], wt[40], ws[40];
+    snprintf(label, sizeof label, "  T=%d", thread_counts[k]);
+    snprintf(wt, sizeof wt, "%.0f us (min %" PRIu64 ")", res.worst_us[k][0], res.fewest[k][0]);
+    snprintf(ws, sizeof ws, "%.0f us (min %" PRIu64 ")", res.worst_us[k][1], res.fewest[k][1]);
+    printf("%-10s %-12.1f %-16.1f %-18s %-22s %s\n", label, summarize(res.mops[k][0], n).median,
+           summarize(res.mops[k][1], n).median,
+           fmt_ratio(q, sizeof q, res.mops[k][0], res.mops[k][1], n), wt, ws);
+  }
+  printf("wait/wake round trip through a 4-byte flag, ns:\n");
+  printf("%-26s %-22s %-14s %s\n", "", "tpark_wait_on_address", res.raw_wait ? res.raw_wait : "raw",
+         "ratio tpark/raw");
+  for (int pl = 0; pl < 2; pl++) {
+    char label[40];
+    if (pl == 0) {
+      snprintf(label, sizeof label, "  threads free");
+    } else {
+      snprintf(label, sizeof label, "  both pinned to CPU %d", o->cpu);
+    }
+    if (res.raw_wait != NULL) {
+      printf("%-26s %-22.0f %-14.0f %s\n", label, summarize(res.trip_ns[pl][0], n).median,
+             summarize(res.trip_ns[pl][1], n).median,
+             fmt_ratio(q, sizeof q, res.trip_ns[pl][0], res.trip_ns[pl][1], n));
+    } else {
+      printf("%-26s %-22.0f %-14s %s\n", label, summarize(res.trip_ns[pl][0], n).median, "-",
+             "- (no raw address wait here)");
+    }
+  }
+}
+
+/* {"tpark": summary, "<other>": summary, "ratio": summary, "samples": {...}} */
+static void json_pair(const char *other, const double *a, const double *b, unsigned n,
+                      int decimals) {
+  double *q = ratios(a, b, n);
+  printf("{\"tpark\": ");
+  json_summary(summarize(a, n), decimals);
+  printf(", \"%s\": ", other);
+  json_summary(summarize(b, n), decimals);
+  printf(", \"ratio\": ");
+  json_summary(summarize(q, n), 4);
+  printf(",\n      \"samples\": {\"tpark\": ");
+  json_doubles(a, n, decimals);
+  printf(", \"%s\": ", other);
+  json_doubles(b, n, decimals);
+  printf("}}");
+  free(q);
+}
+
+static void locks_json(const bench_options *o) {
+  unsigned n = res.n;
+  json_member("locks");
+  printf("{\"default_backend\": ");
+  json_str(res.backend);
+  printf(", \"rounds\": %u, \"ms\": %u, \"system_lock\": ", n, o->lock_ms);
+  json_str(system_lock_name);
+  printf(", \"raw_wait\": ");
+  json_str(res.raw_wait);
+  printf(",\n    \"uncontended_ns\": ");
+  json_pair("system", res.uncontended[0], res.uncontended[1], n, 2);
+  printf(",\n    \"throughput_mops\": [");
+  for (int k = 0; k < N_COUNTS; k++) {
+    printf("%s\n     {\"threads\": %d, \"mops\": ", k ? "," : "", thread_counts[k]);
+    json_pair("system", res.mops[k][0], res.mops[k][1], n, 3);
+    printf(",\n      \"worst_wait_us\": {\"tpark\": ");
+    json_num(res.worst_us[k][0], 1);
+    printf(", \"system\": ");
+    json_num(res.worst_us[k][1], 1);
+    printf("}, \"fewest_acquisitions\": {\"tpark\": %" PRIu64 ", \"system\": %" PRIu64 "}}",
+           res.fewest[k][0], res.fewest[k][1]);
+  }
+  printf("],\n    \"wait_wake_ns\": {");
+  for (int pl = 0; pl < 2; pl++) {
+    printf("%s\n     \"%s\": ", pl ? "," : "", placement_name[pl]);
+    json_pair("raw", res.trip_ns[pl][0], res.trip_ns[pl][1], n, 1);
+  }
+  printf("}}");
+}
+
+static void locks_csv(const bench_options *o) {
+  (void)o;
+  static const char *const lock_variant_name[2] = {"tpark", "system"};
+  static const char *const wait_variant_name[2] = {"tpark", "raw"};
+  unsigned n = res.n;
+  for (int v = 0; v < 2; v++) {
+    for (unsigned r = 0; r < n; r++) {
+      csv_row("locks", "mutex", "lock_unlock", "uncontended", lock_variant_name[v], r,
+              res.uncontended[v][r], "ns");
+    }
+  }
+  for (int k = 0; k < N_COUNTS; k++) {
+    char cond[16];
+    snprintf(cond, sizeof cond, "T=%d", thread_counts[k]);
+    for (int v = 0; v < 2; v++) {
+      for (unsigned r = 0; r < n; r++) {
+        csv_row("locks", "mutex", "throughput", cond, lock_variant_name[v], r, res.mops[k][v][r],
+                "Mops");
+      }
+      csv_row("locks", "mutex", "worst_wait", cond, lock_variant_name[v], 0, res.worst_us[k][v],
+              "us");
+      csv_row("locks", "mutex", "fewest_acquisitions", cond, lock_variant_name[v], 0,
+              (double)res.fewest[k][v], "count");
+    }
+  }
+  for (int pl = 0; pl < 2; pl++) {
+    for (int v = 0; v < 2; v++) {
+      if (v == 1 && res.raw_wait == NULL) continue;
+      for (unsigned r = 0; r < n; r++) {
+        csv_row("locks", "wait", "round_trip", placement_name[pl], wait_variant_name[v], r,
+                res.trip_ns[pl][v][r], "ns");
+      }
+    }
+  }
+}
+
+const bench_section locks_section = {
+    .name = "locks",
+    .prepare = locks_prepare,
+    .estimate_s = locks_estimate_s,
+    .run = locks_run,
+    .table = locks_table,
+    .json = locks_json,
+    .csv = locks_csv,
+};

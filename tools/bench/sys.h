@@ -15,7 +15,12 @@ void sys_init(void);
 
 /* The clock of the tpark backends of this OS (CLOCK_MONOTONIC, QPC), in ns. */
 uint64_t now_ns(void);
+/* The calling thread's CPU time in ns where the OS keeps a precise one
+ * (POSIX: CLOCK_THREAD_CPUTIME_ID); else now_ns(). A loaded machine preempts
+ * a loop: CPU time does not count that. */
+uint64_t thread_cpu_ns(void);
 void yield_cpu(void);
+void sleep_ms(unsigned ms);
 bool stderr_is_tty(void);
 
 /* The CPUs this process may use: their number, and in *first the lowest (the
@@ -37,7 +42,7 @@ const char *wine_version(void); /* "8.0" under Wine, else NULL */
 void *aligned_zalloc(size_t size, size_t align);
 void aligned_free(void *p);
 
-/* "parkbench: <message>" on stderr, exit status 1. */
+/* "parkbench: <message>" on stderr, exit status 1 (die.c). */
 void die(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2), noreturn))

@@ -30,7 +30,12 @@ uint64_t now_ns(void) {
   return t / f * NS_PER_SEC + t % f * NS_PER_SEC / f;
 }
 
+/* GetThreadTimes counts in scheduler ticks (~15 ms): too coarse. */
+uint64_t thread_cpu_ns(void) { return now_ns(); }
+
 void yield_cpu(void) { SwitchToThread(); }
+
+void sleep_ms(unsigned ms) { Sleep(ms); }
 
 bool stderr_is_tty(void) { return _isatty(_fileno(stderr)); }
 
