@@ -1,5 +1,5 @@
-/* README's example, "Testing your code with the mock" (tools/test checks
- * that README shows this file): a timer-driven worker tested with no sleeps. */
+/* docs/mock.md's example (tools/test checks that the page shows this file):
+ * a timer-driven worker tested with no sleeps. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>

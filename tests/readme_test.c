@@ -1,6 +1,6 @@
-/* The README's three examples (the lot, wait on address, the mutex), copied
- * verbatim (keep them in sync with README.md, "Locks and waits on the
- * parker"), compiled and run on the real default backend. */
+/* The three examples of docs/locks.md (the lot, wait on address, the mutex),
+ * copied verbatim (keep them in sync with the page), compiled and run on the
+ * real default backend. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,7 +16,7 @@ void flag_set(uint32_t *flag);
 void deposit(long amount);
 bool deposit_within_1ms(long amount);
 
-/* ---- README: the parking lot ---- */
+/* ---- docs/locks.md: the parking lot ---- */
 #include "tpark/lot.h"
 
 static bool not_set(void *ctx) { return !__atomic_load_n((int *)ctx, __ATOMIC_ACQUIRE); }
@@ -33,7 +33,7 @@ void event_set(int *set) {
   tpark_lot_unpark_all(set, TPARK_LOT_DEFAULT_UNPARK_TOKEN);
 }
 
-/* ---- README: wait on address ---- */
+/* ---- docs/locks.md: wait on address ---- */
 #include "tpark/wait.h"
 
 /* Waits until *flag is set, 10 ms at most; true if it was set. */
@@ -51,7 +51,7 @@ void flag_set(uint32_t *flag) {
   tpark_wake_by_address_all(flag);
 }
 
-/* ---- README: the mutex ---- */
+/* ---- docs/locks.md: the mutex ---- */
 #include "tpark/mutex.h"
 
 static tpark_mutex account_lock = TPARK_MUTEX_INIT;

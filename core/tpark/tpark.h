@@ -49,6 +49,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* tpark's version, the same as MODULE.bazel's (tests/version_test.c checks
+ * it); CHANGELOG.md says what each version changed. */
+#define TPARK_VERSION_MAJOR 0
+#define TPARK_VERSION_MINOR 1
+#define TPARK_VERSION_PATCH 0
+
 #ifdef __cplusplus
 extern "C" {
 #endif
