@@ -51,9 +51,16 @@ enum tpark__conformance_outcome tpark__conformance_run_in_child(
   fflush(stdout);
   fflush(stderr);
   BOOL ok = n > 0 && n < sizeof exe / sizeof exe[0] && cmd != NULL &&
-            SetEnvironmentVariableA(CHILD_ENV, value) &&
-            CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+            SetEnvironmentVariableA(CHILD_ENV, value);
   DWORD err = GetLastError();
+  /* Under Wine on a loaded machine, CreateProcess now and then fails at once
+   * (ERROR_INTERNAL_ERROR, 1359) and works when tried again. */
+  for (int attempt = 1; ok && attempt <= 5; attempt++) {
+    if (CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) break;
+    err = GetLastError();
+    if (attempt == 5) ok = FALSE;
+    Sleep(100u * (DWORD)attempt);
+  }
   SetEnvironmentVariableA(CHILD_ENV, NULL);
   free(cmd);
   CloseHandle(wr);

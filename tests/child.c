@@ -118,8 +118,17 @@ child_result child_run(void (*fn)(void), void (*setup)(void), unsigned timeout_s
   PROCESS_INFORMATION pi;
   fflush(NULL);
   ck_assert(SetEnvironmentVariableA(CHILD_ENV, value));
-  BOOL started = CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
-  DWORD start_error = GetLastError();
+  /* Under Wine on a loaded machine, CreateProcess now and then fails at once
+   * (ERROR_INTERNAL_ERROR, 1359) and works when tried again. */
+  BOOL started = FALSE;
+  DWORD start_error = 0;
+  for (int attempt = 1; !started && attempt <= 5; attempt++) {
+    started = CreateProcessA(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
+    if (!started) {
+      start_error = GetLastError();
+      Sleep(100u * (DWORD)attempt);
+    }
+  }
   SetEnvironmentVariableA(CHILD_ENV, NULL);
   free(cmd);
   CloseHandle(err);
