@@ -8,13 +8,12 @@
 #include "tpark/mutex.h"
 
 #include "core/lot_internal.h"
+#include "sync/mutex_internal.h"
 
-#define LOCKED 1u
-#define PARKED 2u
-
-/* Unpark tokens. */
-#define TOKEN_NORMAL ((uintptr_t)0)
-#define TOKEN_HANDOFF ((uintptr_t)1)
+#define LOCKED TPARK__MUTEX_LOCKED
+#define PARKED TPARK__MUTEX_PARKED
+#define TOKEN_NORMAL TPARK__MUTEX_TOKEN_NORMAL
+#define TOKEN_HANDOFF TPARK__MUTEX_TOKEN_HANDOFF
 
 static unsigned char load(tpark_mutex *m) { return __atomic_load_n(&m->state_, __ATOMIC_RELAXED); }
 

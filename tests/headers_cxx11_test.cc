@@ -5,6 +5,7 @@
 #include "tpark/lot.h"
 #include "tpark/mock.h"
 #include "tpark/mutex.h"
+#include "tpark/observed.h"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
