@@ -9,7 +9,12 @@
  * says who may touch it: ASLEEP (a sleeper: counted, has a deadline) ->
  * WAKING (an unpark_lock hit it; waits for that handle's unpark) ->
  * RELEASED (unlinked; the thread may return). The waker moves it, under the
- * mock's lock, so counts are settled the moment a wake happens. */
+ * mock's lock, so counts are settled the moment a wake happens.
+ *
+ * Cancellation: no call blocks at a cancellation point (pthread_cond_wait is
+ * one; a thread cancelled there would leave with the lock held and its sleep
+ * record linked): every wait runs with cancellation disabled, and a cancel
+ * stays pending until the thread reaches a cancellation point of its own. */
 #include "tpark/mock.h"
 
 #include <errno.h>
@@ -85,9 +90,26 @@ static void unlock(tpark_mock *m) {
   if (pthread_mutex_unlock(&m->mutex) != 0) fail("pthread_mutex_unlock failed");
 }
 
-static void wait_changed(tpark_mock *m) {
-  if (pthread_cond_wait(&m->changed, &m->mutex) != 0) fail("pthread_cond_wait failed");
+/* Waits for a broadcast (or until the real-time instant *until, if not
+ * NULL): 0, or ETIMEDOUT; wake-ups may be spurious. m is locked. */
+static int wait_changed_until(tpark_mock *m, const struct timespec *until) {
+  int cancel_state, ignored;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+  int err = until == NULL ? pthread_cond_wait(&m->changed, &m->mutex)
+                          : pthread_cond_timedwait(&m->changed, &m->mutex, until);
+  pthread_setcancelstate(cancel_state, &ignored);
+#if defined(_WIN32)
+  /* winpthreads: a cancel request ends a cond wait even while cancellation
+   * is disabled, with EINVAL and the mutex locked again: a spurious wake. */
+  if (err == EINVAL) err = 0;
+#endif
+  if (err != 0 && !(until != NULL && err == ETIMEDOUT)) {
+    fail(until == NULL ? "pthread_cond_wait failed" : "pthread_cond_timedwait failed");
+  }
+  return err;
 }
+
+static void wait_changed(tpark_mock *m) { wait_changed_until(m, NULL); }
 
 static void broadcast(tpark_mock *m) {
   if (pthread_cond_broadcast(&m->changed) != 0) fail("pthread_cond_broadcast failed");
@@ -384,9 +406,7 @@ static struct timespec real_deadline(uint64_t real_timeout_ms) {
 /* Waits until at least n sleep or until; true when they do. m is locked. */
 static bool wait_sleepers_until(tpark_mock *m, const size_t *n, const struct timespec *until) {
   while (m->sleepers < *n) {
-    int err = pthread_cond_timedwait(&m->changed, &m->mutex, until);
-    if (err == ETIMEDOUT) break;
-    if (err != 0) fail("pthread_cond_timedwait failed");
+    if (wait_changed_until(m, until) == ETIMEDOUT) break;
   }
   return m->sleepers >= *n;
 }
