@@ -11,6 +11,13 @@
  * RELEASED (unlinked; the thread may return). The waker moves it, under the
  * mock's lock, so counts are settled the moment a wake happens.
  *
+ * Teardown: every call counts itself in `inside` before it takes the lock and
+ * uncounts itself after it released it, as its very last touch of the mock;
+ * tpark_mock_free frees nothing before that count is 0. So it never depends
+ * on the platform mutex being safe to destroy while another thread's unlock is
+ * still in flight (winpthreads' pthread_mutex_unlock reads the mutex after
+ * releasing it, to wake a waiter).
+ *
  * Cancellation: no call blocks at a cancellation point (pthread_cond_wait is
  * one; a thread cancelled there would leave with the lock held and its sleep
  * record linked): every wait runs with cancellation disabled, and a cancel
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +72,7 @@ struct tpark_mock {
   tpark_instant now;
   size_t sleepers; /* ASLEEP records */
   size_t in_park;  /* threads inside a blocking park (any phase) */
+  size_t inside;   /* atomic: threads in a call on this mock (see the top) */
   struct sleep *first, *last;
   struct handle *handles;
   size_t n_handles, cap_handles;
@@ -83,11 +92,14 @@ static void fail(const char *what) {
 }
 
 static void lock(tpark_mock *m) {
+  __atomic_add_fetch(&m->inside, 1, __ATOMIC_RELAXED);
   if (pthread_mutex_lock(&m->mutex) != 0) fail("pthread_mutex_lock failed");
 }
 
+/* The caller's last touch of m: tpark_mock_free may free it right after. */
 static void unlock(tpark_mock *m) {
   if (pthread_mutex_unlock(&m->mutex) != 0) fail("pthread_mutex_unlock failed");
+  __atomic_sub_fetch(&m->inside, 1, __ATOMIC_RELEASE);
 }
 
 /* Waits for a broadcast (or until the real-time instant *until, if not
@@ -346,6 +358,9 @@ void tpark_mock_free(tpark_mock *m) {
   /* Released threads still need the lock once to leave their park. */
   while (m->in_park > 0) wait_changed(m);
   unlock(m);
+  /* The last of them (and any other caller) may still be inside its unlock:
+   * wait for its last touch, which comes right after. */
+  while (__atomic_load_n(&m->inside, __ATOMIC_ACQUIRE) != 0) sched_yield();
   pthread_cond_destroy(&m->changed);
   pthread_mutex_destroy(&m->mutex);
   for (size_t i = 0; i < m->n_labels; i++) free(m->labels[i].name);
