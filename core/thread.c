@@ -2,7 +2,19 @@
  * the thread's first need, freed by the key's destructor when the thread
  * exits, so a thread that parks and exits leaves nothing behind. On Windows
  * the key is winpthreads', whose TLS callback runs the destructors at thread
- * exit, also for threads not created with pthread_create. */
+ * exit, also for threads not created with pthread_create.
+ *
+ * The key is created when the program (or the library holding tpark) is
+ * loaded, not on the first lot call: that call may come from another
+ * library's key destructor, and winpthreads runs destructors holding its key
+ * lock for reading, which pthread_key_create takes for writing: the exiting
+ * thread would wait for itself, and every later pthread_key_create with it.
+ * (FlsAlloc with a callback would avoid winpthreads' lock too, but Windows
+ * and Wine run FLS callbacks at thread exit before the DLL_THREAD_DETACH
+ * notifications, among them winpthreads' TLS callback that runs the key
+ * destructors: lot calls from those would find their data released all the
+ * same. One mechanism on every OS is simpler.) pthread_once stays on the
+ * path for code that uses the lot from an earlier constructor. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +42,10 @@ static void release(void *t) {
 }
 
 static void create_key(void) { key_error = pthread_key_create(&key, release); }
+
+__attribute__((constructor)) static void create_key_at_load(void) {
+  pthread_once(&key_once, create_key);
+}
 
 tpark__thread *tpark__thread_current(void) {
   pthread_once(&key_once, create_key);
