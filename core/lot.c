@@ -69,6 +69,7 @@ typedef struct word_lock {
 
 static void wl_lock_slow(word_lock *l) {
   tpark__spin spin = {0};
+  tpark__thread spare, *me = NULL; /* got once it has to queue */
   uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
   for (;;) {
     /* Take it when free, even past queued threads (they are woken one at a
@@ -77,6 +78,7 @@ static void wl_lock_slow(word_lock *l) {
     if (!(s & WL_LOCKED)) {
       if (__atomic_compare_exchange_n(&l->state, &s, s | WL_LOCKED, true, __ATOMIC_ACQUIRE,
                                       __ATOMIC_RELAXED)) {
+        if (me != NULL) tpark__thread_done(me); /* out of the queue: done with it */
         return;
       }
       continue;
@@ -87,7 +89,7 @@ static void wl_lock_slow(word_lock *l) {
     }
     /* Push ourselves at the head; the tail is the next to be woken. Only the
      * first node knows the tail; unlockers fill in the prev links. */
-    tpark__thread *me = tpark__thread_current();
+    if (me == NULL) me = tpark__thread_get(&spare);
     tpark__lot_bind(&me->lock_parker, tpark__lot_backend());
     tpark_prepare_park(&me->lock_parker);
     tpark__thread *head = (tpark__thread *)(s & WL_QUEUE_MASK);
@@ -280,10 +282,11 @@ size_t tpark__lot_table_size(void) {
   return t != NULL ? t->n : 0;
 }
 
-/* The calling thread's data, after growing the table for it if it is new.
- * Called before any bucket lock is taken (growing takes them all). */
-static tpark__thread *enter(void) {
-  tpark__thread *me = tpark__thread_current();
+/* The calling thread's data (or *spare, see tpark__thread_get), after
+ * growing the table for it if it is new. Called before any bucket lock is
+ * taken (growing takes them all). */
+static tpark__thread *enter(tpark__thread *spare) {
+  tpark__thread *me = tpark__thread_get(spare);
   if (me->grow_pending) {
     me->grow_pending = false;
     grow(tpark__thread_live());
@@ -430,12 +433,13 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
                                      void (*timed_out)(void *ctx, const void *key, bool was_last),
                                      void *ctx, uintptr_t park_token, tpark_instant deadline) {
   tpark_lot_park_result r = {TPARK_LOT_UNPARKED, TPARK_LOT_DEFAULT_UNPARK_TOKEN};
-  tpark__thread *me = enter();
+  tpark__thread spare, *me = enter(&spare);
   tpark__lot_bind(&me->parker, tpark__lot_backend());
 
   bucket *b = lock_bucket(key);
   if (validate != NULL && !validate(ctx)) {
     wl_unlock(&b->lock);
+    tpark__thread_done(me);
     r.status = TPARK_LOT_INVALID;
     return r;
   }
@@ -468,6 +472,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
       unlink_after(b, prev, me);
       if (timed_out != NULL) timed_out(ctx, k, was_last);
       wl_unlock(&b->lock);
+      tpark__thread_done(me);
       r.status = TPARK_LOT_TIMED_OUT;
       return r;
     }
@@ -475,6 +480,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
     wl_unlock(&b->lock);
   }
   r.unpark_token = me->unpark_token;
+  tpark__thread_done(me);
   return r;
 }
 

@@ -3,8 +3,13 @@
  * - the first lot call of the process made from another library's pthread
  *   key destructor (winpthreads runs those holding its key lock: creating
  *   tpark's key then deadlocked the exiting thread), under a watchdog so that
- *   a hang fails the test instead of hanging it. */
+ *   a hang fails the test instead of hanging it;
+ * - lot calls from key destructors in every destructor round, the last one
+ *   included, after tpark's own destructor ran: they work, free what they
+ *   made, and leave the count of live threads (which sizes the lot's table)
+ *   right, over thousands of short-lived threads. */
 #include <check.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +21,9 @@
 #include "tpark/lot.h"
 #include "tpark/mutex.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(_WIN32)
 #include <windows.h>
 #endif
@@ -110,10 +118,105 @@ START_TEST(first_lot_use_in_a_key_destructor) {
 }
 END_TEST
 
+/* ---- lot calls in every destructor round, over many threads ---- */
+
+/* Two keys whose destructors use the lot and set their key again, so that
+ * they run in every round the implementation has (PTHREAD_DESTRUCTOR_
+ * ITERATIONS), the last included: one key created before tpark's (its
+ * destructor runs before tpark's in each round), one after. */
+static pthread_key_t early_key, late_key;
+static int early_key_error = -1;
+
+/* TSan ends its own record of an exiting thread in the last destructor
+ * round (in its key's destructor), after which any call it intercepts
+ * crashes TSan itself: under TSan the destructors stop a round earlier. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(UNDER_TSAN)
+#define LAST_ROUND (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
+#else
+#define LAST_ROUND PTHREAD_DESTRUCTOR_ITERATIONS
+#endif
+
+static void every_round(pthread_key_t key, void *v) {
+  uintptr_t round = (uintptr_t)v;
+  use_the_lot();
+  if (round < LAST_ROUND) pthread_setspecific(key, (void *)(round + 1));
+}
+
+static void early_destructor(void *v) { every_round(early_key, v); }
+static void late_destructor(void *v) { every_round(late_key, v); }
+
+/* Before tpark's key, whether tpark creates it at load or on first use. */
+__attribute__((constructor(101))) static void create_early_key(void) {
+  early_key_error = pthread_key_create(&early_key, early_destructor);
+}
+
+static void *churned(void *c) {
+  if (c != NULL) use_the_lot(); /* some threads use it in their life too */
+  pthread_setspecific(early_key, (void *)(uintptr_t)1);
+  pthread_setspecific(late_key, (void *)(uintptr_t)1);
+  return NULL;
+}
+
+#define BATCH 4 /* threads alive at once */
+
+static void churn(int threads) {
+  for (int i = 0; i < threads; i += BATCH) {
+    pthread_t t[BATCH];
+    for (int k = 0; k < BATCH; k++) {
+      ck_assert_int_eq(pthread_create(&t[k], NULL, churned, (i + k) % 2 ? &lot_key : NULL), 0);
+    }
+    for (int k = 0; k < BATCH; k++) ck_assert_int_eq(pthread_join(t[k], NULL), 0);
+  }
+}
+
+/* The table for n threads: 3 buckets each, a power of two, 16 at least
+ * (core/lot.c). */
+static size_t table_for(size_t n) {
+  size_t size = 16;
+  while (size < 3 * n) size *= 2;
+  return size;
+}
+
+#define CHURN_THREADS 3000
+
+START_TEST(lot_calls_in_every_destructor_round) {
+  ck_assert_int_eq(early_key_error, 0);
+  use_the_lot(); /* tpark's key exists now, at the latest */
+  ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
+  churn(100); /* warm-up: thread stacks, the table's steady size */
+  size_t live_before = tpark__thread_live();
+#if defined(__GLIBC__)
+  struct mallinfo2 before = mallinfo2();
+#endif
+  churn(CHURN_THREADS);
+  size_t live = tpark__thread_live(), size = tpark__lot_table_size();
+  /* Each exiting thread may count twice at a time (a lot call's and a
+   * bucket lock's temporary data). */
+  size_t bound = table_for(live_before + 2 * BATCH);
+  ck_assert_msg(live == live_before && size <= bound,
+                "after %d threads: %lu live (expected %lu), table of %lu buckets (at most %lu)",
+                CHURN_THREADS, (unsigned long)live, (unsigned long)live_before, (unsigned long)size,
+                (unsigned long)bound);
+#if defined(__GLIBC__)
+  struct mallinfo2 after = mallinfo2();
+  ck_assert_msg(after.uordblks < before.uordblks + 64 * 1024,
+                "heap grew by %zu bytes over %d threads", after.uordblks - before.uordblks,
+                CHURN_THREADS);
+#endif
+  pthread_key_delete(late_key);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("thread_data");
   TCase *tc = new_tcase("thread_data");
   tcase_add_test(tc, first_lot_use_in_a_key_destructor);
+  tcase_add_test(tc, lot_calls_in_every_destructor_round);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
