@@ -7,7 +7,8 @@
  * - lot calls from key destructors in every destructor round, the last one
  *   included, after tpark's own destructor ran: they work, free what they
  *   made, and leave the count of live threads (which sizes the lot's table)
- *   right, over thousands of short-lived threads. */
+ *   right, over thousands of short-lived threads;
+ * - a wait on an address whose value already differs creates nothing. */
 #include <check.h>
 #include <limits.h>
 #include <pthread.h>
@@ -19,7 +20,9 @@
 #include "tests/run_suite.h"
 #include "tests/subject.h"
 #include "tpark/lot.h"
+#include "tpark/mock.h"
 #include "tpark/mutex.h"
+#include "tpark/wait.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -212,11 +215,37 @@ START_TEST(lot_calls_in_every_destructor_round) {
 }
 END_TEST
 
+/* ---- nothing is created for a wait that does not wait ---- */
+
+static void *wait_differing(void *c) {
+  size_t *live_during = c;
+  uint32_t word = 1, compare = 0;
+  ck_assert(tpark_wait_on_address(&word, &compare, sizeof word, TPARK_NEVER));
+  *live_during = tpark__thread_live();
+  return NULL;
+}
+
+START_TEST(wait_on_a_differing_value_creates_nothing) {
+  tpark_mock *m = tpark_mock_new(); /* the lot's path (no native wait) */
+  ck_assert_ptr_nonnull(m);
+  tpark_set_default_backend(tpark_mock_backend(m));
+  size_t live_before = tpark__thread_live(), live_during = 0;
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, wait_differing, &live_during), 0);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert_uint_eq(live_during, live_before); /* no thread data for it */
+  ck_assert_uint_eq(tpark_mock_events(m, NULL, 0), 0);
+  tpark_set_default_backend(NULL);
+  tpark_mock_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("thread_data");
   TCase *tc = new_tcase("thread_data");
   tcase_add_test(tc, first_lot_use_in_a_key_destructor);
   tcase_add_test(tc, lot_calls_in_every_destructor_round);
+  tcase_add_test(tc, wait_on_a_differing_value_creates_nothing);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
