@@ -20,6 +20,7 @@
  * default backend; spinning yields through the OS table. */
 #include "tpark/lot.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,15 +189,22 @@ typedef struct bucket {
   uint32_t seed;
 } bucket;
 
-/* Buckets padded to a cache line, so that two locks never share one. */
+/* A cache line per bucket, so that two locks (and the queues they guard)
+ * never share one: padded to a line and aligned to one, the allocation too
+ * (new_table). */
+#define CACHE_LINE 64
+
 typedef union padded_bucket {
   bucket b;
-  char pad[64];
-} padded_bucket;
+  char pad[CACHE_LINE];
+} __attribute__((aligned(CACHE_LINE))) padded_bucket;
+
+_Static_assert(sizeof(padded_bucket) == CACHE_LINE, "a bucket is one cache line");
 
 typedef struct table {
-  padded_bucket *entries;
-  size_t n; /* a power of two */
+  padded_bucket *entries; /* CACHE_LINE-aligned, inside memory */
+  void *memory;           /* what calloc returned */
+  size_t n;               /* a power of two */
   unsigned bits;
   struct table *prev; /* the table it replaced (never freed) */
 } table;
@@ -216,10 +224,17 @@ static table *new_table(size_t threads, table *prev) {
     bits++;
   }
   table *t = malloc(sizeof *t);
-  padded_bucket *e = calloc(n, sizeof *e);
-  if (t == NULL || e == NULL) fail("out of memory for the hash table");
+  /* malloc and calloc align to 16 bytes at most (8 on 32-bit Windows), and
+   * aligned_alloc is not in every C library tpark builds with (msvcrt):
+   * allocate a line more and start at the first line boundary inside. */
+  if (n > (SIZE_MAX - (CACHE_LINE - 1)) / sizeof(padded_bucket)) fail("the hash table is too big");
+  char *memory = calloc(1, n * sizeof(padded_bucket) + (CACHE_LINE - 1));
+  if (t == NULL || memory == NULL) fail("out of memory for the hash table");
+  uintptr_t start = ((uintptr_t)memory + (CACHE_LINE - 1)) & ~(uintptr_t)(CACHE_LINE - 1);
+  padded_bucket *e = (padded_bucket *)(memory + (start - (uintptr_t)memory));
   for (size_t i = 0; i < n; i++) e[i].b.seed = (uint32_t)i + 1; /* xorshift needs != 0 */
   t->entries = e;
+  t->memory = memory;
   t->n = n;
   t->bits = bits;
   t->prev = prev;
@@ -234,7 +249,7 @@ static table *get_table(void) {
                                   __ATOMIC_ACQUIRE)) {
     return fresh;
   }
-  free(fresh->entries); /* another thread published first; t is its table */
+  free(fresh->memory); /* another thread published first; t is its table */
   free(fresh);
   return t;
 }
