@@ -18,8 +18,9 @@
  * hold is undefined. Any memory zeroed is an unlocked mutex; no destructor:
  * the memory may be reused once the mutex is unlocked and no thread uses it.
  * Timed locking takes deadlines on the default backend's clock
- * (tpark_lot_now(), tpark_lot_deadline()), so the mock drives them. C99 and
- * C++11; includes no OS header.
+ * (tpark_lot_now(), tpark_lot_deadline()), so the mock drives them. Locking
+ * is not a cancellation point (as pthread_mutex_lock; see tpark/tpark.h). C99
+ * and C++11; includes no OS header.
  */
 #ifndef TPARK_MUTEX_H
 #define TPARK_MUTEX_H
