@@ -19,8 +19,9 @@
  * memory zeroed is an unlocked mutex; no destructor: the memory may be reused
  * once the mutex is unlocked and no thread uses it. Timed locking takes
  * deadlines on the default backend's clock (tpark_lot_now(),
- * tpark_lot_deadline()), so the mock drives them. C99 and C++11 (GNU C
- * builtins: gcc, clang, mingw-w64); includes no OS header.
+ * tpark_lot_deadline()), so the mock drives them. Locking is not a
+ * cancellation point (as pthread_mutex_lock; see tpark/tpark.h). C99 and
+ * C++11 (GNU C builtins: gcc, clang, mingw-w64); includes no OS header.
  *
  * Single-threaded processes: with glibc 2.32 or later, while the process has
  * never created a second thread (glibc's __libc_single_threaded, which its
