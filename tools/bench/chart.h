@@ -26,11 +26,20 @@ typedef struct chart_row {
   double value;
 } chart_row;
 
+/* The rows of a CSV, and the lines their strings point into. */
+typedef struct chart_table {
+  chart_row *rows;
+  size_t n;
+  char **lines;
+  size_t n_lines;
+} chart_table;
+
 /* Reads parkbench's CSV (`parkbench --csv`, or `tools/run --csv` with its
- * leading "os" column) from f (name: for messages). The rows, malloc'd, and
- * *n their number; rows without a value are left out. NULL, after a message
- * on stderr, when f is not such a CSV. The rows' strings stay allocated. */
-chart_row *charts_read_csv(FILE *f, const char *name, size_t *n);
+ * leading "os" column) from f (name: for messages) into *t; rows without a
+ * value are left out. False, after a message on stderr and with nothing
+ * allocated, when f is not such a CSV. charts_free releases *t. */
+bool charts_read_csv(FILE *f, const char *name, chart_table *t);
+void charts_free(chart_table *t);
 
 /* Writes the charts of rows[0..n-1] into dir (which must exist), one file
  * per OS, section and measurement, named <os>_<section>_<measurement>.svg

@@ -49,7 +49,27 @@ static int split(char *line, char **field, int max) {
   return n;
 }
 
-chart_row *charts_read_csv(FILE *f, const char *name, size_t *n_rows) {
+void charts_free(chart_table *t) {
+  for (size_t i = 0; i < t->n_lines; i++) free(t->lines[i]);
+  free(t->lines);
+  free(t->rows);
+  *t = (chart_table){NULL, 0, NULL, 0};
+}
+
+/* Keeps line (rows point into it) in t. */
+static void keep_line(chart_table *t, char *line, size_t *cap) {
+  if (t->n_lines == *cap) {
+    *cap = *cap ? 2 * *cap : 1024;
+    char **bigger = xcalloc(*cap, sizeof *bigger);
+    if (t->n_lines) memcpy(bigger, t->lines, t->n_lines * sizeof *bigger);
+    free(t->lines);
+    t->lines = bigger;
+  }
+  t->lines[t->n_lines++] = line;
+}
+
+bool charts_read_csv(FILE *f, const char *name, chart_table *t) {
+  *t = (chart_table){NULL, 0, NULL, 0};
   char *header = read_line(f);
   int skip; /* leading columns before parkbench's own: 1 with tools/run's "os" */
   if (header != NULL && strcmp(header, HEADER) == 0) {
@@ -59,20 +79,21 @@ chart_row *charts_read_csv(FILE *f, const char *name, size_t *n_rows) {
   } else {
     fprintf(stderr, "parkbench_charts: %s does not start with parkbench's CSV header\n", name);
     free(header);
-    return NULL;
+    return false;
   }
   free(header);
-  size_t n = 0, cap = 1024, line_no = 1;
-  chart_row *rows = xcalloc(cap, sizeof *rows);
+  size_t cap = 1024, line_cap = 0, line_no = 1;
+  t->rows = xcalloc(cap, sizeof *t->rows);
   char *line;
-  while ((line = read_line(f)) != NULL) { /* lines are kept: rows point into them */
+  while ((line = read_line(f)) != NULL) {
     line_no++;
+    keep_line(t, line, &line_cap);
     char *field[9];
     if (line[0] == '\0') continue;
     if (split(line, field, 9) != 8 + skip) {
       fprintf(stderr, "parkbench_charts: %s:%zu: not %d fields\n", name, line_no, 8 + skip);
-      free(rows);
-      return NULL;
+      charts_free(t);
+      return false;
     }
     char **g = field + skip, *end;
     if (g[6][0] == '\0') continue; /* no value (not a number) */
@@ -80,18 +101,17 @@ chart_row *charts_read_csv(FILE *f, const char *name, size_t *n_rows) {
     if (*end != '\0') {
       fprintf(stderr, "parkbench_charts: %s:%zu: value \"%s\" is not a number\n", name, line_no,
               g[6]);
-      free(rows);
-      return NULL;
+      charts_free(t);
+      return false;
     }
-    if (n == cap) {
+    if (t->n == cap) {
       chart_row *bigger = xcalloc(2 * cap, sizeof *bigger);
-      memcpy(bigger, rows, n * sizeof *rows);
-      free(rows);
-      rows = bigger;
+      memcpy(bigger, t->rows, t->n * sizeof *bigger);
+      free(t->rows);
+      t->rows = bigger;
       cap *= 2;
     }
-    rows[n++] = (chart_row){skip ? field[0] : "", g[0], g[1], g[2], g[3], g[4], g[7], value};
+    t->rows[t->n++] = (chart_row){skip ? field[0] : "", g[0], g[1], g[2], g[3], g[4], g[7], value};
   }
-  *n_rows = n;
-  return rows;
+  return true;
 }

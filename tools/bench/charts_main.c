@@ -64,15 +64,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "parkbench_charts: cannot read %s\n", csv);
     return 1;
   }
-  size_t n;
-  chart_row *rows = charts_read_csv(in, csv, &n);
-  if (rows == NULL) return 1;
+  chart_table t;
+  bool read = charts_read_csv(in, csv, &t);
   if (in != stdin) fclose(in);
+  if (!read) return 1;
   if (make_dir(dir) != 0) {
     fprintf(stderr, "parkbench_charts: cannot create %s\n", dir);
     return 1;
   }
-  int written = charts_write(rows, n, dir, note);
+  int written = charts_write(t.rows, t.n, dir, note);
+  size_t n = t.n;
+  charts_free(&t);
   if (written < 0) return 1;
   fprintf(stderr, "parkbench_charts: %d charts from %zu samples\n", written, n);
   return 0;

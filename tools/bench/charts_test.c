@@ -14,6 +14,7 @@
 #endif
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,14 +80,22 @@ static void write_file(const char *name, const char *text) {
   if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) exit(2);
 }
 
-static chart_row *read_csv(const char *name, size_t *n) {
+static bool read_csv(const char *name, chart_table *t) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "rb");
   if (f == NULL) exit(2);
-  chart_row *rows = charts_read_csv(f, name, n);
+  bool ok = charts_read_csv(f, name, t);
   fclose(f);
-  return rows;
+  return ok;
+}
+
+/* Whether the file exists (and releases what slurp read). */
+static bool exists(const char *name) {
+  char *s = slurp(name);
+  bool found = s != NULL;
+  free(s);
+  return found;
 }
 
 /* Two rounds of an invented section: throughput of two variants at T=2 and
@@ -112,14 +121,14 @@ static const char *const csv =
 int main(void) {
   make_temp_dir();
   write_file("run.csv", csv);
-  size_t n = 0;
-  chart_row *rows = read_csv("run.csv", &n);
-  if (rows == NULL) {
+  chart_table t;
+  if (!read_csv("run.csv", &t)) {
     fail("the CSV was not read");
     return 1;
   }
-  if (n != 13) fail("%zu rows read, want 13 (the one without a value left out)", n);
-  int written = charts_write(rows, n, dir, "a note");
+  if (t.n != 13) fail("%zu rows read, want 13 (the one without a value left out)", t.n);
+  int written = charts_write(t.rows, t.n, dir, "a note");
+  charts_free(&t);
   if (written != 3) fail("%d charts written, want 3 (rate, trip in ratio and in ns)", written);
 
   char *rate = slurp("zz_rate.svg");
@@ -155,25 +164,27 @@ int main(void) {
   } else if (count(bars, "<rect x=") != 2) { /* the bar and its legend entry */
     fail("bars: not one bar");
   }
-  char *setup = slurp("zz_setup.svg");
-  if (setup != NULL) fail("a chart of single samples (zz_setup.svg)");
+  free(rate);
+  free(ratio);
+  free(bars);
+  if (exists("zz_setup.svg")) fail("a chart of single samples (zz_setup.svg)");
 
   /* tools/run's form: a chart per OS. */
   write_file("two.csv",
              "os,section,subject,measurement,condition,variant,index,value,unit\n"
              "linux,zz,lk,rate,T=1,mine,0,1,Mops\n"
              "windows,zz,lk,rate,T=1,mine,0,2,Mops\n");
-  rows = read_csv("two.csv", &n);
-  if (rows == NULL || n != 2 || charts_write(rows, n, dir, NULL) != 2) {
+  if (!read_csv("two.csv", &t) || t.n != 2 || charts_write(t.rows, t.n, dir, NULL) != 2) {
     fail("tools/run's CSV: not a chart per OS");
-  } else if (slurp("linux_zz_rate.svg") == NULL || slurp("windows_zz_rate.svg") == NULL) {
+  } else if (!exists("linux_zz_rate.svg") || !exists("windows_zz_rate.svg")) {
     fail("no linux_zz_rate.svg and windows_zz_rate.svg");
   }
+  charts_free(&t);
   /* Not parkbench's CSV: refused. */
   write_file("bad.csv", "a,b\n1,2\n");
-  if (read_csv("bad.csv", &n) != NULL) fail("a CSV with another header was read");
+  if (read_csv("bad.csv", &t)) fail("a CSV with another header was read");
   write_file("short.csv", "section,subject,measurement,condition,variant,index,value,unit\nzz,1\n");
-  if (read_csv("short.csv", &n) != NULL) fail("a row of 2 fields was read");
+  if (read_csv("short.csv", &t)) fail("a row of 2 fields was read");
 
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
