@@ -126,7 +126,8 @@ int main(void) {
     fail("the CSV was not read");
     return 1;
   }
-  if (t.n != 13) fail("%zu rows read, want 13 (the one without a value left out)", t.n);
+  if (t.n != 13)
+    fail("%lu rows read, want 13 (the one without a value left out)", (unsigned long)t.n);
   int written = charts_write(t.rows, t.n, dir, "a note");
   charts_free(&t);
   if (written != 3) fail("%d charts written, want 3 (rate, trip in ratio and in ns)", written);
