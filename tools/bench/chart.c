@@ -489,7 +489,7 @@ static int write_figure(const figure *f, bool with_unit, const char *dir, const 
     append_safe(path, sizeof path, f->unit);
   }
   strncat(path, ".svg", sizeof path - strlen(path) - 1);
-  FILE *o = fopen(path, "w");
+  FILE *o = fopen(path, "wb"); /* "\n", not "\r\n", on Windows too */
   if (o == NULL) {
     fprintf(stderr, "charts: cannot write %s\n", path);
     return -1;
