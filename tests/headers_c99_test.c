@@ -20,6 +20,10 @@ int main(void) {
   tpark_mutex m = TPARK_MUTEX_INIT;
   if (sizeof m != 1 || !tpark_mutex_trylock(&m)) return 1;
   tpark_mutex_unlock(&m);
+  tpark_recursive_mutex r = TPARK_RECURSIVE_MUTEX_INIT;
+  if (!tpark_recursive_mutex_trylock(&r) || !tpark_recursive_mutex_lock_until(&r, 0)) return 1;
+  tpark_recursive_mutex_unlock(&r);
+  tpark_recursive_mutex_unlock(&r);
   (void)p;
   (void)h;
   return sizeof(tpark_parker) <= 2 * sizeof(void *) ? 0 : 1;

@@ -19,5 +19,9 @@ int main() {
   tpark_mutex m = TPARK_MUTEX_INIT;
   if (!tpark_mutex_trylock(&m)) return 1;
   tpark_mutex_unlock(&m);
+  tpark_recursive_mutex r = TPARK_RECURSIVE_MUTEX_INIT;
+  if (!tpark_recursive_mutex_trylock(&r) || !tpark_recursive_mutex_lock_until(&r, 0)) return 1;
+  tpark_recursive_mutex_unlock(&r);
+  tpark_recursive_mutex_unlock(&r);
   return tpark_status_str(TPARK_OK) != nullptr ? 0 : 1;
 }
