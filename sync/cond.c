@@ -21,8 +21,9 @@
  *
  * notify_all wakes every waiter: they find the mutex free or spin for it,
  * where a requeue makes them take it one by one, each woken by the unlock
- * of the one before (slower with 16 and 64 waiters, and not faster with 4,
- * over the runs measured). */
+ * of the one before (2 to 3 times slower with 16 and 64 waiters in a busy
+ * run; in a quiet one level at 16 and 64, faster only with 4). The
+ * figures: docs/performance.md. */
 #include "tpark/cond.h"
 
 #include "core/internal.h"
