@@ -2,17 +2,21 @@
  * -pedantic-errors) and include no OS header. */
 #include "tpark/backend.h"
 #include "tpark/checked.h"
+#include "tpark/cond.h"
 #include "tpark/conformance.h"
 #include "tpark/lot.h"
 #include "tpark/mock.h"
 #include "tpark/mutex.h"
 #include "tpark/observed.h"
+#include "tpark/once.h"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
 #if defined(_WINDOWS_) || defined(_PTHREAD_H) || defined(WINPTHREADS_H) || defined(_UNISTD_H)
 #error "a public tpark header pulled in an OS header"
 #endif
+
+static void set_flag(void *arg) { *(int *)arg = 1; }
 
 int main(void) {
   tpark_parker p;
@@ -24,6 +28,12 @@ int main(void) {
   if (!tpark_recursive_mutex_trylock(&r) || !tpark_recursive_mutex_lock_until(&r, 0)) return 1;
   tpark_recursive_mutex_unlock(&r);
   tpark_recursive_mutex_unlock(&r);
+  tpark_cond c = TPARK_COND_INIT;
+  tpark_once o = TPARK_ONCE_INIT;
+  int flag = 0;
+  if (sizeof c > sizeof(void *) || sizeof o != 1 || tpark_cond_notify_one(&c)) return 1;
+  tpark_once_call(&o, set_flag, &flag);
+  if (!flag || !tpark_once_done(&o)) return 1;
   (void)p;
   (void)h;
   return sizeof(tpark_parker) <= 2 * sizeof(void *) ? 0 : 1;
