@@ -40,3 +40,9 @@ void tpark__observe(const tpark__lock_event *e) {
     if (o != NULL) o->event(o->ctx, e);
   }
 }
+
+/* Before main and before the constructors of default priority (C++'s static
+ * objects among them), so that checked mode sees every lock operation of the
+ * program from its first: an unlock whose lock it had not seen would be a
+ * false report. */
+__attribute__((constructor(101))) static void start_at_load(void) { tpark__lock_checks_start(); }

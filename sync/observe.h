@@ -118,4 +118,9 @@ void tpark__observe_remove(const tpark__observer *o);
  * call it, after tpark__observed() said true. */
 void tpark__observe(const tpark__lock_event *e);
 
+/* Sets up checked mode for locks when TPARK_CHECKED=1 (sync/lock_checks.c).
+ * observe.c calls it at load, so that it is linked into every program that
+ * uses a lock. */
+void tpark__lock_checks_start(void);
+
 #endif /* TPARK_SYNC_OBSERVE_H */
