@@ -589,6 +589,7 @@ static void deadlock_of_three(void) {
     n = tpark_checked_deadlocks(buf, sizeof buf);
     if (n == 0) test_sleep_ms(1);
   }
+  ck_assert_msg(n > 0, "no deadlock found in 60 s");
   ck_assert_uint_eq(n, strlen(buf));
   char small[8];
   ck_assert_uint_eq(tpark_checked_deadlocks(small, sizeof small), n); /* truncated, same length */
