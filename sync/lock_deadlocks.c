@@ -131,7 +131,7 @@ size_t tpark_checked_deadlocks(char *buf, size_t cap) {
     }
     size_t len = 0;
     if (confirmed) {
-      append(buf, cap, &len, "deadlock of %zu threads: ", n);
+      append(buf, cap, &len, "deadlock of %lu threads: ", (unsigned long)n);
       for (size_t i = 0; i < n; i++) {
         const tpark__record_copy *w = &s.copy[cycle[i]], *h = &s.copy[cycle[(i + 1) % n]];
         char lock[96];

@@ -65,7 +65,7 @@ static void fill(const char *err, const char *want, char *out, size_t cap) {
     const char *at = strstr(err, key);
     ck_assert_msg(at != NULL, "the child did not announce %s; it said: %s", key, err);
     at += strlen(key);
-    while (*at != '\n' && *at != '\0' && n + 1 < cap) out[n++] = *at++;
+    while (*at != '\n' && *at != '\r' && *at != '\0' && n + 1 < cap) out[n++] = *at++;
     p = close + 1;
   }
   out[n] = '\0';
@@ -84,9 +84,11 @@ static void expect_line(void (*fn)(void), const char *want) {
   ck_assert_msg(r.aborted, "the child did not abort (%s); it said: %s",
                 child_describe(&r, what, sizeof what), r.err);
   fill(r.err, want, line, sizeof line);
-  snprintf(full, sizeof full, "\n%s\n", line);
-  ck_assert_msg(strstr(r.err, full) != NULL, "expected the line\n%s\nthe child said:\n%s", line,
-                r.err);
+  /* A whole line (Windows ends it with \r\n). */
+  snprintf(full, sizeof full, "\n%s", line);
+  const char *at = strstr(r.err, full);
+  ck_assert_msg(at != NULL && (at[strlen(full)] == '\n' || at[strlen(full)] == '\r'),
+                "expected the line\n%s\nthe child said:\n%s", line, r.err);
   ck_assert_msg(count(r.err, "tpark checked:") == 1, "more than one report: %s", r.err);
 }
 
