@@ -224,19 +224,71 @@ static void check_order(tpark__checked_record *r, const tpark__lock_event *e) {
   }
 }
 
+/* "for read", "for write", "as an upgradable read lock". */
+static const char *held_as(uint8_t mode) {
+  switch (mode) {
+    case TPARK__MODE_SHARED:
+      return "for read";
+    case TPARK__MODE_UPGRADABLE:
+      return "as an upgradable read lock";
+    default:
+      return "for write";
+  }
+}
+
+static tpark__held *find_held_as(tpark__checked_record *r, const void *lock, uint8_t mode) {
+  for (size_t i = r->n_held; i-- > 0;) {
+    if (r->held[i].lock == lock && r->held[i].mode == mode) return &r->held[i];
+  }
+  return NULL;
+}
+
+static void set_mode(tpark__checked_record *r, tpark__held *h, uint8_t mode) {
+  begin_change(r);
+  __atomic_store_n(&h->mode, mode, __ATOMIC_RELEASE);
+  end_change(r);
+}
+
+/* An rwlock's upgrade (LOCK, LOCKED) and downgrade: the thread must hold it
+ * in the mode they start from. */
+static void check_mode(tpark__checked_record *r, const tpark__lock_event *e, uint8_t from) {
+  tpark__held *h = find_held(r, e->lock);
+  if (find_held_as(r, e->lock, from) != NULL || (h == NULL && r->untracked > 0)) return;
+  char who[64];
+  if (h == NULL) {
+    violation("the mode held", e, "thread %" PRIu64 " does not hold this rwlock (%s)", r->thread,
+              holder(e->lock, who, sizeof who));
+  }
+  violation("the mode held", e, "thread %" PRIu64 " holds this rwlock %s, not %s", r->thread,
+            held_as(h->mode), held_as(from));
+}
+
 static void on_lock(tpark__checked_record *r, const tpark__lock_event *e) {
   if (e->flags & TPARK__OBSERVE_REENTRY) return;
   bool try_only = (e->flags & TPARK__OBSERVE_TRY) != 0;
-  if (!try_only && e->kind == TPARK__LOCK_MUTEX && find_held(r, e->lock) != NULL) {
-    violation(
-        "no re-lock", e,
-        "thread %" PRIu64 " holds this mutex already (a tpark_mutex is not recursive: %s)",
-        r->thread,
-        e->flags & TPARK__OBSERVE_TIMED ? "this waits until the deadline" : "this waits forever");
+  bool timed = (e->flags & TPARK__OBSERVE_TIMED) != 0;
+  if (e->flags & TPARK__OBSERVE_UPGRADE) {
+    /* Held already: no new order; it waits for the readers to leave. */
+    check_mode(r, e, TPARK__MODE_UPGRADABLE);
+  } else {
+    const tpark__held *h = find_held(r, e->lock);
+    if (!try_only && h != NULL && e->kind == TPARK__LOCK_MUTEX) {
+      violation("no re-lock", e,
+                "thread %" PRIu64 " holds this mutex already (a tpark_mutex is not recursive: %s)",
+                r->thread, timed ? "this waits until the deadline" : "this waits forever");
+    }
+    if (!try_only && h != NULL && e->kind == TPARK__LOCK_RWLOCK) {
+      violation("no re-lock", e,
+                "thread %" PRIu64
+                " holds this rwlock already, %s (a tpark_rwlock is not recursive: "
+                "with a writer waiting in between, %s)",
+                r->thread, held_as(h->mode),
+                timed ? "this waits until the deadline" : "this waits forever");
+    }
+    if (try_only) return; /* a trylock cannot deadlock: no edge, no wait */
+    check_order(r, e);
   }
-  if (try_only) return; /* a trylock cannot deadlock: no edge, no wait */
-  check_order(r, e);
-  if (e->flags & TPARK__OBSERVE_TIMED) return; /* it ends at its deadline: not a deadlock */
+  if (try_only || timed) return; /* a timed wait ends at its deadline: not a deadlock */
   begin_change(r);
   set_waiting(r, e->lock, e->kind, e->mode);
   end_change(r);
@@ -250,16 +302,35 @@ static void on_locked(tpark__checked_record *r, const tpark__lock_event *e) {
   }
   begin_change(r);
   set_waiting(r, NULL, 0, 0);
-  if (e->ok) push_held(r, e->lock, e->kind, e->mode);
+  end_change(r);
+  if (!e->ok) return;
+  if (e->flags & TPARK__OBSERVE_UPGRADE) {
+    tpark__held *h = find_held_as(r, e->lock, TPARK__MODE_UPGRADABLE);
+    if (h != NULL) set_mode(r, h, TPARK__MODE_EXCLUSIVE);
+    return;
+  }
+  begin_change(r);
+  push_held(r, e->lock, e->kind, e->mode);
   end_change(r);
 }
 
+static void on_downgrade(tpark__checked_record *r, const tpark__lock_event *e) {
+  check_mode(r, e, TPARK__MODE_EXCLUSIVE);
+  tpark__held *h = find_held_as(r, e->lock, TPARK__MODE_EXCLUSIVE);
+  if (h != NULL) set_mode(r, h, (uint8_t)e->mode);
+}
+
 static void on_unlock(tpark__checked_record *r, const tpark__lock_event *e) {
-  tpark__held *h = find_held(r, e->lock);
+  tpark__held *h = find_held_as(r, e->lock, (uint8_t)e->mode);
   if (h == NULL) {
     if (r->untracked > 0) {
       r->untracked--; /* perhaps one of those: trusted */
       return;
+    }
+    const tpark__held *other = find_held(r, e->lock);
+    if (other != NULL) {
+      violation("the mode held", e, "thread %" PRIu64 " holds this rwlock %s, not %s", r->thread,
+                held_as(other->mode), held_as((uint8_t)e->mode));
     }
     char who[64];
     violation("unlock by the holder", e, "thread %" PRIu64 " does not hold this %s (%s)", r->thread,
@@ -336,6 +407,9 @@ static void on_event(void *ctx, const tpark__lock_event *e) {
       return;
     case TPARK__OP_UNLOCK:
       on_unlock(r, e);
+      return;
+    case TPARK__OP_DOWNGRADE:
+      on_downgrade(r, e);
       return;
     case TPARK__OP_COND_WAIT:
       on_cond_wait(r, e);
