@@ -7,6 +7,7 @@
 #include "tpark/mock.h"
 #include "tpark/mutex.h"
 #include "tpark/observed.h"
+#include "tpark/rwlock.h"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
@@ -20,6 +21,13 @@ int main(void) {
   tpark_mutex m = TPARK_MUTEX_INIT;
   if (sizeof m != 1 || !tpark_mutex_trylock(&m)) return 1;
   tpark_mutex_unlock(&m);
+  tpark_rwlock l = TPARK_RWLOCK_INIT;
+  if (sizeof l != sizeof(void *)) return 1;
+  tpark_rwlock_read_lock(&l);
+  tpark_rwlock_read_unlock(&l);
+  tpark_rwlock_write_lock(&l);
+  tpark_rwlock_write_unlock(&l);
+  if (l.state_ != 0) return 1;
   (void)p;
   (void)h;
   return sizeof(tpark_parker) <= 2 * sizeof(void *) ? 0 : 1;
