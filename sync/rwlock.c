@@ -9,6 +9,15 @@
  * out wakes it. WRITER set with readers inside means exactly that: a writer
  * waits for them, and no new reader may enter.
  *
+ * The inline read lock adds ONE_READER first and looks at what it added to
+ * (one atomic instruction instead of a load and a compare-and-swap, which
+ * on a contended word is one transfer of its cache line less, and never
+ * fails): if WRITER was set, it takes the count back out as an unlock does
+ * and waits the usual way. So while WRITER is set, and just after, the count
+ * may hold such retreating readers: nothing but the count itself is ever
+ * derived from it (no plain store of the word while a writer holds it; a
+ * writer waiting for readers waits for them too, and they wake it).
+ *
  * PARKED is set by a thread before it queues on the lock's address (checked
  * under the bucket lock by validate), and updated by the unlocker that wakes
  * threads (have_more_threads) or cleared by a timed-out thread that was the
@@ -285,22 +294,25 @@ bool tpark_rwlock_write_lock_until(tpark_rwlock *l, tpark_instant deadline) {
   return lock_exclusive(l, deadline);
 }
 
-/* The word is WRITER | PARKED (nobody else can be inside). */
+/* Nobody else is inside, but readers retreating from the fast path may
+ * still be counted: the count is kept, for them to take back. */
 static uintptr_t update_write_unlock(wake_ctx *w, tpark_lot_unpark_result r) {
-  if (r.unparked_threads != 0 && (w->force_fair || r.be_fair)) {
-    /* Hand over: the word holds what the woken threads asked for. */
-    __atomic_store_n(&w->l->state_, w->woken | (r.have_more_threads ? PARKED : 0),
-                     __ATOMIC_RELEASE);
-    return TOKEN_HANDOFF;
+  bool handoff = r.unparked_threads != 0 && (w->force_fair || r.be_fair);
+  uintptr_t s = load(w->l);
+  for (;;) {
+    /* Hand over: the word gets what the woken threads asked for. */
+    uintptr_t next = (s & READERS_MASK) + (handoff ? w->woken : 0);
+    if (r.have_more_threads) next |= PARKED;
+    if (cas(w->l, &s, next, __ATOMIC_RELEASE)) return handoff ? TOKEN_HANDOFF : TOKEN_NORMAL;
   }
-  __atomic_store_n(&w->l->state_, r.have_more_threads ? PARKED : 0, __ATOMIC_RELEASE);
-  return TOKEN_NORMAL;
 }
 
 void tpark__rwlock_write_unlock_slow(tpark_rwlock *l) {
-  uintptr_t s = WRITER;
-  if (__atomic_compare_exchange_n(&l->state_, &s, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-    return;
+  /* Retreating readers, or a stale WRITER_PARKED (set by this writer while
+   * it waited; the last reader clears it, maybe only now): release. */
+  uintptr_t s = load(l);
+  while (!(s & PARKED)) {
+    if (cas(l, &s, s & READERS_MASK, __ATOMIC_RELEASE)) return;
   }
   wake_queue(l, 0, false, update_write_unlock);
 }
@@ -310,15 +322,19 @@ void tpark__rwlock_write_unlock_slow(tpark_rwlock *l) {
  * in with the caller's read lock, each told by TOKEN_HANDOFF that it holds
  * what it asked for; a writer among them then waits for all the readers. */
 static uintptr_t update_downgrade(wake_ctx *w, tpark_lot_unpark_result r) {
-  __atomic_store_n(&w->l->state_, w->woken | (r.have_more_threads ? PARKED : 0), __ATOMIC_RELEASE);
-  return TOKEN_HANDOFF;
+  uintptr_t s = load(w->l);
+  for (;;) {
+    uintptr_t next = (s & READERS_MASK) + w->woken; /* woken: ours and theirs */
+    if (r.have_more_threads) next |= PARKED;
+    if (cas(w->l, &s, next, __ATOMIC_RELEASE)) return TOKEN_HANDOFF;
+  }
 }
 
 void tpark_rwlock_downgrade(tpark_rwlock *l) {
   uintptr_t s = WRITER;
-  if (__atomic_compare_exchange_n(&l->state_, &s, ONE_READER, false, __ATOMIC_RELEASE,
-                                  __ATOMIC_RELAXED)) {
-    return;
+  if (cas(l, &s, ONE_READER, __ATOMIC_RELEASE)) return;
+  while (!(s & PARKED)) {
+    if (cas(l, &s, (s & READERS_MASK) + ONE_READER, __ATOMIC_RELEASE)) return;
   }
   wake_queue(l, ONE_READER, false, update_downgrade);
 }
@@ -330,6 +346,14 @@ static bool lock_shared(tpark_rwlock *l, tpark_instant deadline) {
 }
 
 void tpark__rwlock_read_lock_slow(tpark_rwlock *l) { lock_shared(l, TPARK_NEVER); }
+
+/* The inline read lock added itself to a word with WRITER set: out again,
+ * as an unlock (the writer may be waiting for this very count to drop),
+ * then the usual way in, which looks before it adds. */
+void tpark__rwlock_read_lock_retreat(tpark_rwlock *l) {
+  tpark__rwlock_read_unlock_slow(l);
+  lock_shared(l, TPARK_NEVER);
+}
 
 bool tpark_rwlock_read_trylock(tpark_rwlock *l) {
   uintptr_t s = load(l);

@@ -84,6 +84,45 @@ START_TEST(one_word_and_who_may_share_it) {
 }
 END_TEST
 
+/* A reader that met a writer in the inline path has added itself to the
+ * count and is about to take itself back out: the writer's unlock and
+ * downgrade keep its count for it (a plain store would lose it, and its
+ * retreat would then wrap the count around). Simulated here by adding its
+ * ONE_READER by hand, then retreating as it does (a read unlock). */
+START_TEST(unlocks_keep_the_count_of_retreating_readers) {
+  reset();
+  tpark_rwlock_write_lock(&lock);
+  __atomic_fetch_add(&lock.state_, R, __ATOMIC_SEQ_CST);
+  tpark_rwlock_write_unlock(&lock);
+  ck_assert_uint_eq(word(&lock), R);
+  tpark_rwlock_read_unlock(&lock);
+  ck_assert_uint_eq(word(&lock), 0);
+
+  tpark_rwlock_write_lock(&lock);
+  __atomic_fetch_add(&lock.state_, R, __ATOMIC_SEQ_CST);
+  tpark_rwlock_downgrade(&lock);
+  ck_assert_uint_eq(word(&lock), 2 * R);
+  tpark_rwlock_read_unlock(&lock);
+  tpark_rwlock_read_unlock(&lock);
+  ck_assert_uint_eq(word(&lock), 0);
+
+  /* The same with a reader queued, woken by the unlock. */
+  actor a;
+  actor_start(&a, &lock);
+  tpark_rwlock_write_lock(&lock);
+  actor_post(&a, CALL_READ, TPARK_NEVER);
+  wait_queued(&lock, 1);
+  __atomic_fetch_add(&lock.state_, R, __ATOMIC_SEQ_CST);
+  tpark_rwlock_write_unlock(&lock);
+  ck_assert(actor_wait(&a));
+  ck_assert_uint_eq(word(&lock), 2 * R);
+  tpark_rwlock_read_unlock(&lock);
+  actor_do(&a, CALL_UNLOCK, TPARK_NEVER);
+  ck_assert_uint_eq(word(&lock), 0);
+  actor_stop(&a);
+}
+END_TEST
+
 static void read_lock_with_the_count_full(void) {
   static tpark_rwlock full = {TPARK__RWLOCK_READERS_FULL};
   tpark_rwlock_read_lock(&full);
@@ -252,6 +291,7 @@ int main(void) {
   TCase *tc = new_tcase("rwlock");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, one_word_and_who_may_share_it);
+  tcase_add_test(tc, unlocks_keep_the_count_of_retreating_readers);
   tcase_add_test(tc, too_many_readers_end_the_process_with_a_message);
   tcase_add_test(tc, timed_out_calls_leave_no_trace);
   tcase_add_test(tc, the_last_timed_out_waiter_clears_parked);

@@ -96,7 +96,8 @@ static inline void tpark_rwlock_read_unlock(tpark_rwlock *l);
 static inline void tpark_rwlock_write_lock(tpark_rwlock *l);
 
 /* Acquires the write lock if l is free now; true when acquired. Never
- * waits. */
+ * waits (and may fail while a reader is just then taking itself back out
+ * after meeting a writer). */
 bool tpark_rwlock_write_trylock(tpark_rwlock *l);
 
 /* Acquires the write lock, waiting until deadline at most (as
@@ -137,7 +138,8 @@ void tpark_rwlock_upgradable_unlock(tpark_rwlock *l);
 void tpark_rwlock_upgrade(tpark_rwlock *l);
 
 /* The same if no other reader is inside now; true when upgraded (false:
- * the caller still holds the upgradable lock). Never waits. */
+ * the caller still holds the upgradable lock). Never waits (and may fail as
+ * tpark_rwlock_write_trylock may). */
 bool tpark_rwlock_try_upgrade(tpark_rwlock *l);
 
 /* The same as tpark_rwlock_upgrade, waiting until deadline at most. True
@@ -148,8 +150,10 @@ bool tpark_rwlock_upgrade_until(tpark_rwlock *l, tpark_instant deadline);
 /* ---- internal: the inline fast paths (the names may change) ---- */
 
 /* The word: four flag bits, then the number of readers (the upgradable
- * holder counts as one). READERS_FULL is the reader count's top bit: an
- * acquisition that would reach it ends the process with a message. */
+ * holder counts as one). A reader adds itself first and looks after: while
+ * a writer holds the lock the count may include readers that are about to
+ * take themselves back out. READERS_FULL is the reader count's top bit: an
+ * acquisition that finds it set ends the process with a message. */
 #define TPARK__RWLOCK_PARKED ((uintptr_t)1)        /* threads queued on the lock's address */
 #define TPARK__RWLOCK_WRITER_PARKED ((uintptr_t)2) /* the writer waits for readers (address+1) */
 #define TPARK__RWLOCK_UPGRADABLE ((uintptr_t)4)    /* an upgradable holder is in */
@@ -162,6 +166,8 @@ bool tpark_rwlock_upgrade_until(tpark_rwlock *l, tpark_instant deadline);
  * paths go when the lock is contended, and always while the locks are
  * observed (tpark/observed.h). */
 void tpark__rwlock_read_lock_slow(tpark_rwlock *l);
+/* The fast path's add found a writer in: take it back, then wait. */
+void tpark__rwlock_read_lock_retreat(tpark_rwlock *l);
 void tpark__rwlock_read_unlock_slow(tpark_rwlock *l);
 void tpark__rwlock_write_lock_slow(tpark_rwlock *l);
 void tpark__rwlock_write_unlock_slow(tpark_rwlock *l);
@@ -173,11 +179,10 @@ static inline void tpark_rwlock_read_lock(tpark_rwlock *l) {
     tpark__rwlock_read_lock_slow(l);
     return;
   }
-  uintptr_t s = __atomic_load_n(&l->state_, __ATOMIC_RELAXED);
-  if ((s & (TPARK__RWLOCK_WRITER | TPARK__RWLOCK_READERS_FULL)) != 0 ||
-      !__atomic_compare_exchange_n(&l->state_, &s, s + TPARK__RWLOCK_ONE_READER, true,
-                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-    tpark__rwlock_read_lock_slow(l);
+  /* Optimistic: one atomic add, taken back (retreat) if a writer is in. */
+  uintptr_t s = __atomic_fetch_add(&l->state_, TPARK__RWLOCK_ONE_READER, __ATOMIC_ACQUIRE);
+  if ((s & (TPARK__RWLOCK_WRITER | TPARK__RWLOCK_READERS_FULL)) != 0) {
+    tpark__rwlock_read_lock_retreat(l);
   }
 }
 
