@@ -29,6 +29,7 @@
 #if !defined(_WIN32)
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "backends/builtin.h"
@@ -87,6 +88,13 @@ static bool condvar_park_until(const tpark_backend *self, tpark_parker *p, tpark
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == EMPTY) return true;
   struct bucket *b = bucket_of(self, p);
   bool unparked;
+  /* pthread_cond_wait and _timedwait are cancellation points; a thread
+   * cancelled there would unwind with b's mutex locked, b's sleeper count
+   * raised and its lot data still queued. No tpark wait is a cancellation
+   * point (tpark/tpark.h): a cancel stays pending until the thread reaches
+   * one of its own. */
+  int cancel_state, ignored;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   lock(b);
   for (;;) {
     uint32_t s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
@@ -125,6 +133,7 @@ static bool condvar_park_until(const tpark_backend *self, tpark_parker *p, tpark
     b->sleepers--;
   }
   unlock(b);
+  pthread_setcancelstate(cancel_state, &ignored);
   return unparked;
 }
 

@@ -9,12 +9,25 @@
  * says who may touch it: ASLEEP (a sleeper: counted, has a deadline) ->
  * WAKING (an unpark_lock hit it; waits for that handle's unpark) ->
  * RELEASED (unlinked; the thread may return). The waker moves it, under the
- * mock's lock, so counts are settled the moment a wake happens. */
+ * mock's lock, so counts are settled the moment a wake happens.
+ *
+ * Teardown: every call counts itself in `inside` before it takes the lock and
+ * uncounts itself after it released it, as its very last touch of the mock;
+ * tpark_mock_free frees nothing before that count is 0. So it never depends
+ * on the platform mutex being safe to destroy while another thread's unlock is
+ * still in flight (winpthreads' pthread_mutex_unlock reads the mutex after
+ * releasing it, to wake a waiter).
+ *
+ * Cancellation: no call blocks at a cancellation point (pthread_cond_wait is
+ * one; a thread cancelled there would leave with the lock held and its sleep
+ * record linked): every wait runs with cancellation disabled, and a cancel
+ * stays pending until the thread reaches a cancellation point of its own. */
 #include "tpark/mock.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +72,7 @@ struct tpark_mock {
   tpark_instant now;
   size_t sleepers; /* ASLEEP records */
   size_t in_park;  /* threads inside a blocking park (any phase) */
+  size_t inside;   /* atomic: threads in a call on this mock (see the top) */
   struct sleep *first, *last;
   struct handle *handles;
   size_t n_handles, cap_handles;
@@ -72,17 +86,37 @@ struct tpark_mock {
 };
 
 static void lock(tpark_mock *m) {
+  __atomic_add_fetch(&m->inside, 1, __ATOMIC_RELAXED);
   if (pthread_mutex_lock(&m->mutex) != 0) tpark__fatal("tpark mock: pthread_mutex_lock failed");
 }
 
+/* The caller's last touch of m: tpark_mock_free may free it right after. */
 static void unlock(tpark_mock *m) {
   if (pthread_mutex_unlock(&m->mutex) != 0) tpark__fatal("tpark mock: pthread_mutex_unlock failed");
+  __atomic_sub_fetch(&m->inside, 1, __ATOMIC_RELEASE);
 }
 
-static void wait_changed(tpark_mock *m) {
-  if (pthread_cond_wait(&m->changed, &m->mutex) != 0)
-    tpark__fatal("tpark mock: pthread_cond_wait failed");
+/* Waits for a broadcast (or until the real-time instant *until, if not
+ * NULL): 0, or ETIMEDOUT; wake-ups may be spurious. m is locked. */
+static int wait_changed_until(tpark_mock *m, const struct timespec *until) {
+  int cancel_state, ignored;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+  int err = until == NULL ? pthread_cond_wait(&m->changed, &m->mutex)
+                          : pthread_cond_timedwait(&m->changed, &m->mutex, until);
+  pthread_setcancelstate(cancel_state, &ignored);
+#if defined(_WIN32)
+  /* winpthreads: a cancel request ends a cond wait even while cancellation
+   * is disabled, with EINVAL and the mutex locked again: a spurious wake. */
+  if (err == EINVAL) err = 0;
+#endif
+  if (err != 0 && !(until != NULL && err == ETIMEDOUT)) {
+    tpark__fatal("tpark mock: %s",
+                 until == NULL ? "pthread_cond_wait failed" : "pthread_cond_timedwait failed");
+  }
+  return err;
 }
+
+static void wait_changed(tpark_mock *m) { wait_changed_until(m, NULL); }
 
 static void broadcast(tpark_mock *m) {
   if (pthread_cond_broadcast(&m->changed) != 0)
@@ -322,6 +356,9 @@ void tpark_mock_free(tpark_mock *m) {
   /* Released threads still need the lock once to leave their park. */
   while (m->in_park > 0) wait_changed(m);
   unlock(m);
+  /* The last of them (and any other caller) may still be inside its unlock:
+   * wait for its last touch, which comes right after. */
+  while (__atomic_load_n(&m->inside, __ATOMIC_ACQUIRE) != 0) sched_yield();
   pthread_cond_destroy(&m->changed);
   pthread_mutex_destroy(&m->mutex);
   for (size_t i = 0; i < m->n_labels; i++) free(m->labels[i].name);
@@ -382,9 +419,7 @@ static struct timespec real_deadline(uint64_t real_timeout_ms) {
 /* Waits until at least n sleep or until; true when they do. m is locked. */
 static bool wait_sleepers_until(tpark_mock *m, const size_t *n, const struct timespec *until) {
   while (m->sleepers < *n) {
-    int err = pthread_cond_timedwait(&m->changed, &m->mutex, until);
-    if (err == ETIMEDOUT) break;
-    if (err != 0) tpark__fatal("tpark mock: pthread_cond_timedwait failed");
+    if (wait_changed_until(m, until) == ETIMEDOUT) break;
   }
   return m->sleepers >= *n;
 }

@@ -20,6 +20,7 @@
  * default backend; spinning yields through the OS table. */
 #include "tpark/lot.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,7 @@ typedef struct word_lock {
 
 static void wl_lock_slow(word_lock *l) {
   tpark__spin spin = {0};
+  tpark__thread spare, *me = NULL; /* got once it has to queue */
   uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
   for (;;) {
     /* Take it when free, even past queued threads (they are woken one at a
@@ -74,6 +76,7 @@ static void wl_lock_slow(word_lock *l) {
     if (!(s & WL_LOCKED)) {
       if (__atomic_compare_exchange_n(&l->state, &s, s | WL_LOCKED, true, __ATOMIC_ACQUIRE,
                                       __ATOMIC_RELAXED)) {
+        if (me != NULL) tpark__thread_done(me); /* out of the queue: done with it */
         return;
       }
       continue;
@@ -84,7 +87,7 @@ static void wl_lock_slow(word_lock *l) {
     }
     /* Push ourselves at the head; the tail is the next to be woken. Only the
      * first node knows the tail; unlockers fill in the prev links. */
-    tpark__thread *me = tpark__thread_current();
+    if (me == NULL) me = tpark__thread_get(&spare);
     tpark__lot_bind(&me->lock_parker, tpark__lot_backend());
     tpark_prepare_park(&me->lock_parker);
     tpark__thread *head = (tpark__thread *)(s & WL_QUEUE_MASK);
@@ -183,15 +186,22 @@ typedef struct bucket {
   uint32_t seed;
 } bucket;
 
-/* Buckets padded to a cache line, so that two locks never share one. */
+/* A cache line per bucket, so that two locks (and the queues they guard)
+ * never share one: padded to a line and aligned to one, the allocation too
+ * (new_table). */
+#define CACHE_LINE 64
+
 typedef union padded_bucket {
   bucket b;
-  char pad[64];
-} padded_bucket;
+  char pad[CACHE_LINE];
+} __attribute__((aligned(CACHE_LINE))) padded_bucket;
+
+_Static_assert(sizeof(padded_bucket) == CACHE_LINE, "a bucket is one cache line");
 
 typedef struct table {
-  padded_bucket *entries;
-  size_t n; /* a power of two */
+  padded_bucket *entries; /* CACHE_LINE-aligned, inside memory */
+  void *memory;           /* what calloc returned */
+  size_t n;               /* a power of two */
   unsigned bits;
   struct table *prev; /* the table it replaced (never freed) */
 } table;
@@ -211,10 +221,19 @@ static table *new_table(size_t threads, table *prev) {
     bits++;
   }
   table *t = malloc(sizeof *t);
-  padded_bucket *e = calloc(n, sizeof *e);
-  if (t == NULL || e == NULL) tpark__fatal("tpark: parking lot: out of memory for the hash table");
+  /* malloc and calloc align to 16 bytes at most (8 on 32-bit Windows), and
+   * aligned_alloc is not in every C library tpark builds with (msvcrt):
+   * allocate a line more and start at the first line boundary inside. */
+  if (n > (SIZE_MAX - (CACHE_LINE - 1)) / sizeof(padded_bucket))
+    tpark__fatal("tpark: parking lot: the hash table is too big");
+  char *memory = calloc(1, n * sizeof(padded_bucket) + (CACHE_LINE - 1));
+  if (t == NULL || memory == NULL)
+    tpark__fatal("tpark: parking lot: out of memory for the hash table");
+  uintptr_t start = ((uintptr_t)memory + (CACHE_LINE - 1)) & ~(uintptr_t)(CACHE_LINE - 1);
+  padded_bucket *e = (padded_bucket *)(memory + (start - (uintptr_t)memory));
   for (size_t i = 0; i < n; i++) e[i].b.seed = (uint32_t)i + 1; /* xorshift needs != 0 */
   t->entries = e;
+  t->memory = memory;
   t->n = n;
   t->bits = bits;
   t->prev = prev;
@@ -229,7 +248,7 @@ static table *get_table(void) {
                                   __ATOMIC_ACQUIRE)) {
     return fresh;
   }
-  free(fresh->entries); /* another thread published first; t is its table */
+  free(fresh->memory); /* another thread published first; t is its table */
   free(fresh);
   return t;
 }
@@ -277,10 +296,11 @@ size_t tpark__lot_table_size(void) {
   return t != NULL ? t->n : 0;
 }
 
-/* The calling thread's data, after growing the table for it if it is new.
- * Called before any bucket lock is taken (growing takes them all). */
-static tpark__thread *enter(void) {
-  tpark__thread *me = tpark__thread_current();
+/* The calling thread's data (or *spare, see tpark__thread_get), after
+ * growing the table for it if it is new. Called before any bucket lock is
+ * taken (growing takes them all). */
+static tpark__thread *enter(tpark__thread *spare) {
+  tpark__thread *me = tpark__thread_get(spare);
   if (me->grow_pending) {
     me->grow_pending = false;
     grow(tpark__thread_live());
@@ -427,12 +447,13 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
                                      void (*timed_out)(void *ctx, const void *key, bool was_last),
                                      void *ctx, uintptr_t park_token, tpark_instant deadline) {
   tpark_lot_park_result r = {TPARK_LOT_UNPARKED, TPARK_LOT_DEFAULT_UNPARK_TOKEN};
-  tpark__thread *me = enter();
+  tpark__thread spare, *me = enter(&spare);
   tpark__lot_bind(&me->parker, tpark__lot_backend());
 
   bucket *b = lock_bucket(key);
   if (validate != NULL && !validate(ctx)) {
     wl_unlock(&b->lock);
+    tpark__thread_done(me);
     r.status = TPARK_LOT_INVALID;
     return r;
   }
@@ -465,6 +486,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
       unlink_after(b, prev, me);
       if (timed_out != NULL) timed_out(ctx, k, was_last);
       wl_unlock(&b->lock);
+      tpark__thread_done(me);
       r.status = TPARK_LOT_TIMED_OUT;
       return r;
     }
@@ -472,6 +494,7 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
     wl_unlock(&b->lock);
   }
   r.unpark_token = me->unpark_token;
+  tpark__thread_done(me);
   return r;
 }
 

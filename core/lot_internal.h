@@ -27,14 +27,27 @@ typedef struct tpark__thread {
   struct tpark__thread *lock_queue_tail, *lock_prev, *lock_next;
   /* Set when created: the lot may have to grow for one more thread. */
   bool grow_pending;
+  /* On the caller's stack for one call: the thread is exiting. */
+  bool temporary;
 } tpark__thread;
 
-/* The calling thread's data, created on first call (aborts when out of
- * memory). Released at thread exit (a pthread key destructor; winpthreads
- * runs them on Windows from its TLS callback). */
-tpark__thread *tpark__thread_current(void);
+/* The calling thread's data, created on its first call (aborts when out of
+ * memory) and released at thread exit (a pthread key destructor; winpthreads
+ * runs them on Windows from its TLS callback). Once it was released the
+ * thread is exiting, and this initialises and returns *spare instead: a
+ * temporary for one call (core/thread.c says why). Either way, end the use
+ * with tpark__thread_done. */
+tpark__thread *tpark__thread_get(tpark__thread *spare);
 
-/* Threads that have data now. */
+/* Uncounts a temporary (tpark__thread_done). */
+void tpark__thread_uncount(void);
+
+/* The end of a use begun with tpark__thread_get. */
+static inline void tpark__thread_done(tpark__thread *t) {
+  if (t->temporary) tpark__thread_uncount();
+}
+
+/* Threads that have data now (temporaries while in use). */
 size_t tpark__thread_live(void);
 
 /* The process default backend; prints why and aborts when there is none or

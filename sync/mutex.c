@@ -1,10 +1,17 @@
-/* tpark_mutex (tpark/mutex.h), after parking_lot's raw_mutex.rs.
+/* tpark_mutex's out-of-line halves (tpark/mutex.h inlines the fast paths),
+ * after parking_lot's raw_mutex.rs.
  *
  * PARKED is set by a thread before it parks (under the bucket lock, checked
  * by validate), and cleared by the unlocker that wakes the last parked thread
  * or by a timed-out thread that was the last one. A handoff (fair unlock)
  * leaves LOCKED set and tells the woken thread with a token that it now owns
- * the mutex. */
+ * the mutex.
+ *
+ * The policy is parking_lot's, kept because nothing else measured better on
+ * the anchors harness (docs/performance.md has the variants and figures):
+ * spin while nobody is parked, 3 rounds of 2, 4 and 8 pause instructions
+ * then 7 yields, then park; every unlock that finds PARKED wakes one thread;
+ * the lot's fair timer (0 to 1 ms) turns an unlock into a handoff. */
 #include "tpark/mutex.h"
 
 #include "core/lot_internal.h"
@@ -33,7 +40,7 @@ static void timed_out(void *ctx, const void *key, bool was_last) {
   }
 }
 
-static bool lock_slow(tpark_mutex *m, tpark_instant deadline) {
+bool tpark__mutex_lock_slow(tpark_mutex *m, tpark_instant deadline) {
   tpark__spin spin = {0};
   unsigned char s = load(m);
   for (;;) {
@@ -61,24 +68,7 @@ static bool lock_slow(tpark_mutex *m, tpark_instant deadline) {
   }
 }
 
-void tpark_mutex_lock(tpark_mutex *m) {
-  unsigned char expected = 0;
-  if (!cas(m, &expected, LOCKED, __ATOMIC_ACQUIRE)) lock_slow(m, TPARK_NEVER);
-}
-
-bool tpark_mutex_trylock(tpark_mutex *m) {
-  unsigned char s = load(m);
-  while (!(s & LOCKED)) {
-    if (cas(m, &s, s | LOCKED, __ATOMIC_ACQUIRE)) return true;
-  }
-  return false;
-}
-
-bool tpark_mutex_lock_until(tpark_mutex *m, tpark_instant deadline) {
-  unsigned char expected = 0;
-  if (cas(m, &expected, LOCKED, __ATOMIC_ACQUIRE)) return true;
-  return lock_slow(m, deadline);
-}
+bool tpark__mutex_trylock_slow(tpark_mutex *m) { return tpark__mutex_trylock_fast(m); }
 
 struct unlock_ctx {
   tpark_mutex *m;
@@ -98,23 +88,19 @@ static uintptr_t unlock_callback(void *ctx, tpark_lot_unpark_result r) {
   return TOKEN_NORMAL;
 }
 
-static void unlock_slow(tpark_mutex *m, bool force_fair) {
+/* The whole unlock when called from an observed fast path; otherwise the
+ * fast path's compare-and-swap failed because PARKED is set (or was: a
+ * timed-out last waiter may have cleared it since). */
+static void unlock(tpark_mutex *m, bool force_fair) {
+  unsigned char s = LOCKED;
+  if (load(m) == LOCKED &&
+      __atomic_compare_exchange_n(&m->state_, &s, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    return;
+  }
   struct unlock_ctx u = {m, force_fair};
   tpark_lot_unpark_one(m, unlock_callback, &u);
 }
 
-void tpark_mutex_unlock(tpark_mutex *m) {
-  unsigned char expected = LOCKED;
-  if (!__atomic_compare_exchange_n(&m->state_, &expected, 0, false, __ATOMIC_RELEASE,
-                                   __ATOMIC_RELAXED)) {
-    unlock_slow(m, false);
-  }
-}
+void tpark__mutex_unlock_slow(tpark_mutex *m) { unlock(m, false); }
 
-void tpark_mutex_unlock_fair(tpark_mutex *m) {
-  unsigned char expected = LOCKED;
-  if (!__atomic_compare_exchange_n(&m->state_, &expected, 0, false, __ATOMIC_RELEASE,
-                                   __ATOMIC_RELAXED)) {
-    unlock_slow(m, true);
-  }
-}
+void tpark_mutex_unlock_fair(tpark_mutex *m) { unlock(m, true); }

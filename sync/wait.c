@@ -23,7 +23,7 @@ struct wait_ctx {
   size_t size;
 };
 
-/* Under the bucket lock: still the compared value? */
+/* Still the compared value? (On entry, then under the bucket lock.) */
 static bool still_equal(void *c) {
   const struct wait_ctx *w = c;
   switch (w->size) {
@@ -55,9 +55,12 @@ bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size
   if (size != 1 && size != 2 && size != 4 && size != 8) BAD_CALL("bad size", size);
   if (addr == NULL || compare == NULL) BAD_CALL("NULL address or compare value", size);
   if ((uintptr_t)addr % size != 0) BAD_CALL("address not aligned to size", size);
+  struct wait_ctx w = {addr, compare, size};
+  /* Already different: one load, and no bucket lock, thread data or backend
+   * call. */
+  if (!still_equal(&w)) return true;
   const tpark_backend *b = native(tpark__lot_backend());
   if (b != NULL) return b->wait_on_address(b, addr, compare, size, deadline);
-  struct wait_ctx w = {addr, compare, size};
   tpark_lot_park_result r = tpark_lot_park((const void *)addr, still_equal, NULL, NULL, &w,
                                            TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
   return r.status != TPARK_LOT_TIMED_OUT;

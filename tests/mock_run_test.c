@@ -622,29 +622,6 @@ START_TEST(pool_without_stop_reports_deadlock) {
 }
 END_TEST
 
-/* Freeing right after a wake is safe: the mock waits for the woken thread
- * to leave its park (ASan would see a use after free otherwise). */
-START_TEST(free_waits_for_woken_threads_to_leave) {
-  for (int i = 0; i < 200; i++) {
-    tpark_mock *n = tpark_mock_new();
-    struct waiter w;
-    ck_assert_int_eq(tpark_init_with(&w.p, tpark_mock_backend(n)), TPARK_OK);
-    w.deadline = 1;
-    tpark_prepare_park(&w.p);
-    ck_assert_int_eq(pthread_create(&w.thread, NULL, waiter_main, &w), 0);
-    ck_assert(tpark_mock_wait_sleepers(n, 1, REAL_MS));
-    if (i % 2) {
-      ck_assert_uint_eq(tpark_mock_advance(n, 1), 1);
-    } else {
-      tpark_unpark(tpark_unpark_lock(&w.p));
-    }
-    tpark_mock_free(n);
-    join_waiter(&w);
-    ck_assert(w.result == (i % 2 == 0));
-  }
-}
-END_TEST
-
 #if !defined(_WIN32) /* needs a process per test (no fork on Windows) */
 /* A thread woken by unpark_lock still waits for its unpark: still parked. */
 START_TEST(free_with_pending_unpark_aborts) {
@@ -678,7 +655,6 @@ int main(void) {
   tcase_add_test(settle, labels_follow_the_parker);
   tcase_add_test(settle, clear_events_starts_again);
   tcase_add_test(settle, describe_reports_sleepers_and_truncates);
-  tcase_add_test(settle, free_waits_for_woken_threads_to_leave);
 #if !defined(_WIN32)
   tcase_add_test_raise_signal(settle, free_with_pending_unpark_aborts, SIGABRT);
   tcase_add_test_raise_signal(settle, unpark_twice_aborts, SIGABRT);

@@ -1,6 +1,6 @@
-/* The three examples of docs/locks.md (the lot, wait on address, the mutex),
- * copied verbatim (keep them in sync with the page), compiled and run on the
- * real default backend. */
+/* The four examples of docs/locks.md (the lot, wait on address, the mutex,
+ * once), copied verbatim (keep them in sync with the page), compiled and run
+ * on the real default backend. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,6 +15,8 @@ bool flag_wait(uint32_t *flag);
 void flag_set(uint32_t *flag);
 void deposit(long amount);
 bool deposit_within_1ms(long amount);
+int square(unsigned char x);
+char *shared_buffer(void);
 
 /* ---- docs/locks.md: the parking lot ---- */
 #include "tpark/lot.h"
@@ -69,6 +71,39 @@ bool deposit_within_1ms(long amount) {
   balance += amount;
   tpark_mutex_unlock(&account_lock);
   return true;
+}
+
+/* ---- docs/locks.md: once ---- */
+#include <stdlib.h>
+
+#include "tpark/once.h"
+
+/* A table built on first use, by exactly one thread. */
+static tpark_once squares_once = TPARK_ONCE_INIT;
+static int squares[256];
+
+static void build_squares(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 256; i++) squares[i] = i * i;
+}
+
+int square(unsigned char x) {
+  tpark_once_call(&squares_once, build_squares, NULL);
+  return squares[x]; /* built, and visible to this thread */
+}
+
+/* An initialisation that may fail: then the next caller tries again. */
+static tpark_once buffer_once = TPARK_ONCE_INIT;
+static char *buffer;
+
+static bool make_buffer(void *arg) {
+  (void)arg;
+  buffer = malloc(1 << 20);
+  return buffer != NULL;
+}
+
+char *shared_buffer(void) {
+  return tpark_once_try_call(&buffer_once, make_buffer, NULL) ? buffer : NULL;
 }
 
 /* ---- the test ---- */
@@ -127,12 +162,33 @@ START_TEST(mutex_example) {
 }
 END_TEST
 
+static void *squarer(void *c) {
+  (void)c;
+  return square(12) == 144 && square(255) == 255 * 255 ? c : (void *)1;
+}
+
+START_TEST(once_example) {
+  pthread_t t[4];
+  void *r;
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, squarer, NULL), 0);
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(pthread_join(t[i], &r), 0);
+    ck_assert_ptr_null(r);
+  }
+  char *b = shared_buffer();
+  ck_assert_ptr_nonnull(b);
+  ck_assert_ptr_eq(shared_buffer(), b); /* made once */
+  free(b);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("readme");
   TCase *tc = new_tcase("examples");
   tcase_add_test(tc, event_example);
   tcase_add_test(tc, flag_example);
   tcase_add_test(tc, mutex_example);
+  tcase_add_test(tc, once_example);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -1,11 +1,13 @@
 /* Wait on address (tpark/wait.h) and the mutex (tpark/mutex.h) on one
  * subject backend (the program's argument), made the process default: each
  * size, "value already differs", timeouts (never early), wake-ups, and mutual
- * exclusion under stress at 2 to 64 threads. */
+ * exclusion under stress at 2 to 64 threads; the recursive mutex's re-entry,
+ * exclusion with re-entrant holders, and timed locks. */
 #include <check.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/child.h"
@@ -284,6 +286,206 @@ START_TEST(mutex_lock_until) {
 }
 END_TEST
 
+#if defined(__has_feature)
+#define UNDER_CLANG_TSAN __has_feature(thread_sanitizer)
+#else
+#define UNDER_CLANG_TSAN 0
+#endif
+
+static int st_acquired; /* atomic */
+static void *st_locker(void *c) {
+  (void)c;
+  tpark_mutex_lock(&mutex);
+  __atomic_store_n(&st_acquired, 1, __ATOMIC_SEQ_CST);
+  tpark_mutex_unlock(&mutex);
+  return NULL;
+}
+
+/* A process that has not made a thread yet (Check forks one per test) locks
+ * with plain stores where glibc tells (tpark/mutex.h): a held mutex still
+ * refuses a second lock, and a thread made while it is held waits for the
+ * unlock, which takes the atomic path by then. */
+START_TEST(mutex_before_and_after_the_first_thread) {
+  bool single = tpark__single_threaded();
+#if defined(__GLIBC__) && !defined(__SANITIZE_THREAD__) && !UNDER_CLANG_TSAN
+  /* TSan's runtime has threads of its own: glibc's flag is false there. */
+  const char *fork_mode = getenv("CK_FORK");
+  if (fork_mode == NULL || strcmp(fork_mode, "no") != 0) ck_assert(single);
+#endif
+  (void)single;
+  tpark_mutex_lock(&mutex);
+  ck_assert_int_eq(mutex.state_, 1);
+  ck_assert(!tpark_mutex_trylock(&mutex));
+  ck_assert(!tpark_mutex_lock_until(&mutex, 0));
+  ck_assert_int_eq(mutex.state_, 1);
+  tpark_mutex_unlock(&mutex);
+  ck_assert_int_eq(mutex.state_, 0);
+  tpark_mutex_lock(&mutex);
+  st_acquired = 0;
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, st_locker, NULL), 0);
+  ck_assert(!tpark__single_threaded());
+  subject_wait_sleepers(1, 2000);
+  ck_assert_int_eq(__atomic_load_n(&st_acquired, __ATOMIC_SEQ_CST), 0);
+  tpark_mutex_unlock(&mutex);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert_int_eq(st_acquired, 1);
+  ck_assert_int_eq(mutex.state_, 0);
+}
+END_TEST
+
+/* ---- the recursive mutex ---- */
+
+static tpark_recursive_mutex rmutex = TPARK_RECURSIVE_MUTEX_INIT;
+
+static void assert_recursive_free(void) {
+  ck_assert_uint_eq(rmutex.owner_, 0);
+  ck_assert_uint_eq(rmutex.count_, 0);
+  ck_assert_uint_eq(rmutex.mutex_.state_, 0);
+}
+
+static void *other_trylock_main(void *c) {
+  bool *got = c;
+  *got = tpark_recursive_mutex_trylock(&rmutex);
+  if (*got) tpark_recursive_mutex_unlock(&rmutex);
+  return NULL;
+}
+
+/* Whether another thread's trylock succeeds now. */
+static bool other_thread_gets_it(void) {
+  pthread_t t;
+  bool got = false;
+  ck_assert_int_eq(pthread_create(&t, NULL, other_trylock_main, &got), 0);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  return got;
+}
+
+/* Re-entered 1000 deep (lock, trylock, lock_until with a past deadline in
+ * turn), it stays held for other threads until the last unlock. */
+START_TEST(recursive_mutex_reentry_depth) {
+  enum { DEPTH = 1000 };
+  for (int i = 0; i < DEPTH; i++) {
+    switch (i % 3) {
+      case 0:
+        tpark_recursive_mutex_lock(&rmutex);
+        break;
+      case 1:
+        ck_assert(tpark_recursive_mutex_trylock(&rmutex));
+        break;
+      default:
+        ck_assert(tpark_recursive_mutex_lock_until(&rmutex, 0));
+        break;
+    }
+    if (i == 0 || i == DEPTH - 1) ck_assert(!other_thread_gets_it());
+  }
+  ck_assert_uint_eq(rmutex.count_, DEPTH);
+  for (int i = DEPTH; i > 0; i--) {
+    if (i == DEPTH || i == DEPTH / 2 || i == 1) ck_assert(!other_thread_gets_it());
+    tpark_recursive_mutex_unlock(&rmutex);
+  }
+  assert_recursive_free();
+  ck_assert(other_thread_gets_it());
+  assert_recursive_free();
+}
+END_TEST
+
+static int rm_iterations;
+static int rm_inside; /* guarded by rmutex */
+
+/* Each round nests 1 to 3 deep, taking the outer lock with lock, trylock
+ * (spinning) or lock_until in turn, and checks that nobody else is inside
+ * at every depth. */
+static void *recursive_exclusion_main(void *c) {
+  (void)c;
+  for (int i = 0; i < rm_iterations; i++) {
+    switch (i % 3) {
+      case 0:
+        tpark_recursive_mutex_lock(&rmutex);
+        break;
+      case 1:
+        while (!tpark_recursive_mutex_trylock(&rmutex)) {
+        }
+        break;
+      default:
+        if (!tpark_recursive_mutex_lock_until(&rmutex, TPARK_NEVER - 1)) {
+          __atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
+          continue;
+        }
+        break;
+    }
+    if (rm_inside++ != 0) __atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
+    int depth = 1 + i % 3;
+    for (int d = 1; d < depth; d++) {
+      tpark_recursive_mutex_lock(&rmutex);
+      counter++;
+    }
+    counter++;
+    for (int d = 1; d < depth; d++) {
+      tpark_recursive_mutex_unlock(&rmutex);
+      if (rm_inside != 1) __atomic_add_fetch(&violations, 1, __ATOMIC_RELAXED);
+    }
+    rm_inside--;
+    tpark_recursive_mutex_unlock(&rmutex);
+  }
+  return NULL;
+}
+
+START_TEST(recursive_mutex_exclusion_stress) {
+  static const int threads[] = {2, 4, 16};
+  for (size_t k = 0; k < sizeof threads / sizeof threads[0]; k++) {
+    int n = threads[k];
+    rm_iterations = (subject_fake_time() ? 1500 : 30000) / n;
+    counter = 0;
+    violations = 0;
+    pthread_t t[16];
+    for (int i = 0; i < n; i++)
+      ck_assert_int_eq(pthread_create(&t[i], NULL, recursive_exclusion_main, NULL), 0);
+    for (int i = 0; i < n; i++) ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    long per_thread = 0;
+    for (int i = 0; i < rm_iterations; i++) per_thread += 1 + i % 3;
+    ck_assert_int_eq(violations, 0);
+    ck_assert_int_eq(counter, per_thread * n);
+    assert_recursive_free();
+  }
+}
+END_TEST
+
+static void *recursive_timed_main(void *c) {
+  (void)c;
+  timed_result = tpark_recursive_mutex_lock_until(&rmutex, timed_deadline);
+  if (timed_result) tpark_recursive_mutex_unlock(&rmutex);
+  return NULL;
+}
+
+/* Held 2 deep by this thread: another thread's timed lock times out, never
+ * early, and leaves the word as it was; released in time, it acquires. */
+START_TEST(recursive_mutex_lock_until) {
+  pthread_t t;
+  tpark_recursive_mutex_lock(&rmutex);
+  tpark_recursive_mutex_lock(&rmutex);
+  timed_deadline = tpark_lot_deadline(2 * MS);
+  ck_assert_int_eq(pthread_create(&t, NULL, recursive_timed_main, NULL), 0);
+  if (subject_fake_time()) {
+    subject_wait_sleepers(1, 60000);
+    subject_advance(2 * MS);
+  }
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert_int_eq(timed_result, 0);
+  ck_assert_uint_ge(tpark_lot_now(), timed_deadline);
+  ck_assert_uint_eq(rmutex.count_, 2);
+  ck_assert_uint_eq(rmutex.mutex_.state_, 1); /* the timed-out last waiter cleared PARKED */
+  timed_deadline = tpark_lot_deadline(UINT64_C(3600) * 1000 * MS);
+  ck_assert_int_eq(pthread_create(&t, NULL, recursive_timed_main, NULL), 0);
+  subject_wait_sleepers(1, 2000);
+  tpark_recursive_mutex_unlock(&rmutex);
+  ck_assert(!other_thread_gets_it()); /* still held once */
+  tpark_recursive_mutex_unlock(&rmutex);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert_int_eq(timed_result, 1);
+  assert_recursive_free();
+}
+END_TEST
+
 /* The bucket locks themselves (word locks that park): many threads run
  * callbacks under one key's bucket lock; they must exclude each other, and a
  * thread queued on the lock must be woken (a lost one hangs the test). */
@@ -348,9 +550,13 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, wait_times_out_never_early);
   tcase_add_test(tc, bad_arguments_abort_with_a_message);
   tcase_add_test(tc, mutex_is_one_byte);
+  tcase_add_test(tc, mutex_before_and_after_the_first_thread);
   tcase_add_test(tc, mutex_lock_until);
   tcase_add_test(tc, mutex_exclusion_stress);
   tcase_add_test(tc, bucket_lock_stress);
+  tcase_add_test(tc, recursive_mutex_reentry_depth);
+  tcase_add_test(tc, recursive_mutex_exclusion_stress);
+  tcase_add_test(tc, recursive_mutex_lock_until);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -42,13 +42,16 @@ struct tpark_backend {
 
   /* Owning thread, after prepare_park: return once an unpark_lock of this
    * cycle has happened, and not before. Absorb spurious wake-ups. On return,
-   * the waker's writes before its unpark_lock must be visible (acquire). */
+   * the waker's writes before its unpark_lock must be visible (acquire).
+   * Must not be a cancellation point (tpark/tpark.h): disable cancellation
+   * around an OS wait that is one, such as pthread_cond_wait. */
   void (*park)(const tpark_backend *self, tpark_parker *p);
 
   /* As park, but return false once now(self) >= deadline and no unpark_lock
    * of this cycle won the race; true when unparked. deadline may be in the
    * past (no wait for time then) or TPARK_NEVER (behave as park, return true).
-   * An OS timeout that fires before deadline on now() must be waited again. */
+   * An OS timeout that fires before deadline on now() must be waited again.
+   * Not a cancellation point either. */
   bool (*park_until)(const tpark_backend *self, tpark_parker *p, tpark_instant deadline);
 
   /* Owning thread, after park_until returned false, under the wakers' lock:

@@ -17,6 +17,26 @@
  * state change done in an unpark callback are atomic with respect to every
  * other operation on the same key.
  *
+ * Callbacks and before_sleep must return normally: they must not end the
+ * thread (pthread_exit, or a cancellation point reached with a cancel
+ * pending), longjmp out or throw. The lot would be left with a bucket lock
+ * held, or with the thread's data still queued and later freed.
+ *
+ * Keys are shared by everything that parks in the process: tpark_mutex parks
+ * on the mutex's address, tpark_wait_on_address (where it uses the lot) on the
+ * waited address. A park keyed on such an address joins that queue: an
+ * unlock of the mutex may wake it with the mutex's own unpark token (one that
+ * hands the locked mutex over to it), and its own unparks may wake the
+ * mutex's waiters. Park on addresses that only your protocol uses.
+ *
+ * Waits in the lot are not cancellation points (tpark/tpark.h). A thread
+ * that is exiting may still use the lot from a pthread key destructor, after
+ * its own lot data was released: such a call works on temporary data and
+ * leaves nothing behind. (One case is left: a thread whose very first lot
+ * call comes from a destructor in the last destructor round, which only
+ * happens if another key's destructor sets its key again round after round,
+ * keeps that data until the process ends.)
+ *
  * The backend: every thread parks with a tpark parker of its own (thread-local,
  * created on the thread's first park, released when the thread exits), bound to
  * the process default backend (tpark_default_backend()) as it is at the time of
@@ -72,7 +92,10 @@ typedef struct tpark_lot_unpark_result {
   /* The fair timer of the key's bucket has expired (set only when a thread
    * was unparked): a lock should hand itself over to the woken thread rather
    * than release, so that no waiter starves. The timer fires every 0 to 1 ms
-   * (0.5 ms on average) on the default backend's clock. */
+   * (0.5 ms on average) on the default backend's clock. It belongs to the
+   * bucket, not the key (as in parking_lot): keys that hash to the same bucket
+   * share it, and an unpark on one of them may take an expiry another key's
+   * unpark would have seen; fairness is statistical, not per key. */
   bool be_fair;
 } tpark_lot_unpark_result;
 

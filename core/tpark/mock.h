@@ -59,7 +59,10 @@ tpark_mock *tpark_mock_new_at(tpark_instant start);
 /* Frees m, its events and labels. No thread may be parked on it (asleep, or
  * woken by an unpark_lock and still waiting for its unpark): that aborts with
  * a message. A thread that was woken and is on its way out of its park is
- * waited for. No parker bound to m may be used afterwards. NULL does nothing. */
+ * waited for, and so is any call on m that another thread is still returning
+ * from (a waker leaving tpark_unpark): freeing right after a wake is safe.
+ * No call on m may start once this has begun, and no parker bound to m may be
+ * used afterwards. NULL does nothing. */
 void tpark_mock_free(tpark_mock *m);
 
 /* The backend to pass to tpark_init_with or tpark_set_default_backend; valid

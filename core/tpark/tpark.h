@@ -31,6 +31,14 @@
  *   owner once its park returns true, with no lock around them.
  * - Lifetime: the owner may reuse or free the parker as soon as its park
  *   returns; tpark_unpark does not touch the parker's memory.
+ * - Cancellation: no tpark wait is a cancellation point (tpark_park,
+ *   tpark_park_until, and the lot, wait and mutex calls built on them), on
+ *   every backend tpark provides, the mock included. A thread cancelled (pthread_cancel) while it
+ *   waits stays in its wait; the cancel stays pending and acts at the
+ *   thread's next cancellation point after the wait has returned. (A thread
+ *   unwound from inside a wait would leave its data queued and the backend's
+ *   locks held.) Asynchronous cancellation must not be enabled around tpark
+ *   calls: none of them is async-cancel-safe.
  *
  * tpark_unpark may block briefly: with the keyed_event backend it returns only
  * once the target thread has entered its wait. Hence a thread must never unpark

@@ -19,6 +19,7 @@
  *
  * Deadlines are instants on the default backend's clock (tpark_lot_now(),
  * tpark_lot_deadline()); with the mock as default they run on its fake clock.
+ * A wait is not a cancellation point (tpark/tpark.h).
  */
 #ifndef TPARK_WAIT_H
 #define TPARK_WAIT_H

@@ -11,7 +11,13 @@
  * The clock is CLOCK_MONOTONIC (POSIX). C11 has no monotonic timed wait:
  * cnd_timedwait waits until a TIME_UTC instant, so a wall-clock step during
  * a wait makes it return early (absorbed: the loop re-checks now()) or late
- * (a limit of this example; the built-in condvar backend has none). */
+ * (a limit of this example; the built-in condvar backend has none).
+ *
+ * cnd_wait and cnd_timedwait are cancellation points on POSIX systems (they
+ * are pthread_cond_wait), and a park must not be one (tpark/backend.h): a
+ * thread cancelled there would unwind holding the bucket mutex, its parker
+ * perhaps still queued by the caller. So a park waits with cancellation
+ * disabled, the one POSIX call here. */
 #include "tests/example_backend/example_backend.h"
 
 #include <stdio.h>
@@ -25,6 +31,7 @@
 
 #if defined(EXAMPLE_C11_THREADS)
 
+#include <pthread.h>
 #include <threads.h>
 #include <time.h>
 
@@ -85,6 +92,8 @@ static void timed_wait(struct bucket *b, uint64_t ns) {
 static bool example_park_until(const tpark_backend *self, tpark_parker *p, tpark_instant deadline) {
   struct bucket *b = bucket_of(self, p);
   bool unparked;
+  int cancel_state, ignored;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
   check(mtx_lock(&b->mutex), "mtx_lock");
   for (;;) { /* every wake-up, spurious or for a neighbour, re-checks */
     if (__atomic_load_n(&p->state_.word, __ATOMIC_ACQUIRE) == EMPTY) {
@@ -105,6 +114,7 @@ static bool example_park_until(const tpark_backend *self, tpark_parker *p, tpark
     timed_wait(b, left < year ? left : year);
   }
   check(mtx_unlock(&b->mutex), "mtx_unlock");
+  pthread_setcancelstate(cancel_state, &ignored);
   return unparked;
 }
 

@@ -14,6 +14,14 @@ void system_lock_init(void);
 void system_lock(void);
 void system_unlock(void);
 
+/* The system's recursive lock, for tpark_recursive_mutex: a pthread_mutex_t
+ * of type PTHREAD_MUTEX_RECURSIVE on POSIX, a CRITICAL_SECTION (always
+ * recursive; default spin count) on Windows. One per process. */
+extern const char *const system_recursive_name;
+void system_recursive_init(void);
+void system_recursive_lock(void);
+void system_recursive_unlock(void);
+
 /* The raw address wait: futex(FUTEX_WAIT_PRIVATE) on Linux, WaitOnAddress on
  * Windows 8 and later. Its name, or NULL where this OS has none. */
 const char *raw_wait_name(void);

@@ -24,7 +24,11 @@ void json_int64s(const int64_t *v, size_t n);
 /* CSV: one row per sample, in the long form
  *   section,subject,measurement,condition,variant,index,value,unit
  * (csv_header prints that line; main.c calls it once). Text fields must not
- * contain commas or quotes. */
+ * contain commas or quotes. parkbench_charts (chart.h) draws every section
+ * from these rows alone: a condition "T=<threads>" (or "T=<threads> more
+ * words") puts the measurement on a chart by thread count, unit "ratio" on
+ * a ratio chart; name variants as a reader of the legend would (the lock's
+ * own name, e.g. "pthread_mutex_t"). */
 void csv_header(void);
 void csv_row(const char *section, const char *subject, const char *measurement,
              const char *condition, const char *variant_name, size_t index, double value,

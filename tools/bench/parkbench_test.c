@@ -367,8 +367,11 @@ static void check_json_run(void) {
   if (locks == NULL) {
     fail("%s", "no \"locks\" member");
   } else {
-    static const char *const keys[] = {"\"uncontended_ns\": {\"tpark\": ", "\"throughput_mops\": [",
-                                       "\"threads\": 16", "\"wait_wake_ns\": {",
+    static const char *const keys[] = {"\"uncontended_ns\": {\"tpark\": ",
+                                       "\"throughput_mops\": [",
+                                       "\"threads\": 16",
+                                       "\"wait_wake_ns\": {",
+                                       "\"recursive\": {\"system_lock\": ",
                                        "\"pinned\": {\"tpark\": "};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
       if (strstr(locks, keys[k]) == NULL) fail("the \"locks\" member lacks %s", keys[k]);
@@ -404,7 +407,7 @@ static void check_csv_run(void) {
   int status;
   char *out = run(ROUNDS_ARG " --csv", &status);
   if (status != 0) fail("parkbench --csv did not exit 0");
-  int rows[N_BUILTINS] = {0}, lines = 0, lock_rows = 0;
+  int rows[N_BUILTINS] = {0}, lines = 0, lock_rows = 0, recursive_rows = 0;
   for (char *line = out, *next; *line; line = next) {
     next = strchr(line, '\n');
     if (next == NULL) {
@@ -428,6 +431,9 @@ static void check_csv_run(void) {
     if (!strcmp(f[0], "locks") && !strcmp(f[1], "mutex") && !strcmp(f[2], "throughput")) {
       lock_rows++;
     }
+    if (!strcmp(f[0], "locks") && !strcmp(f[1], "recursive") && !strcmp(f[2], "throughput")) {
+      recursive_rows++;
+    }
     for (size_t k = 0; k < N_BUILTINS; k++) {
       if (!strcmp(f[0], "backends") && !strcmp(f[1], builtins[k]) && !strcmp(f[2], "round_trip") &&
           (!strcmp(f[3], "free") || !strcmp(f[3], "pinned")) &&
@@ -443,6 +449,8 @@ static void check_csv_run(void) {
   /* 4 thread counts, 2 locks, a row per round. */
   if (lock_rows != 4 * 2 * LOCK_ROUNDS)
     fail("CSV: %d lock throughput rows, want %d", lock_rows, 4 * 2 * LOCK_ROUNDS);
+  if (recursive_rows != 4 * 2 * LOCK_ROUNDS)
+    fail("CSV: %d recursive lock throughput rows, want %d", recursive_rows, 4 * 2 * LOCK_ROUNDS);
   printf("parkbench --csv: %d lines, header and fields as documented\n", lines);
   free(out);
 }

@@ -143,6 +143,27 @@ void system_lock(void) { pthread_mutex_lock(&system_mutex); }
 
 void system_unlock(void) { pthread_mutex_unlock(&system_mutex); }
 
+static pthread_mutex_t system_recursive;
+
+const char *const system_recursive_name = "PTHREAD_MUTEX_RECURSIVE";
+
+void system_recursive_init(void) {
+  static bool made;
+  pthread_mutexattr_t attr;
+  if (made) pthread_mutex_destroy(&system_recursive);
+  if (pthread_mutexattr_init(&attr) != 0 ||
+      pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+      pthread_mutex_init(&system_recursive, &attr) != 0) {
+    die("pthread_mutex_init(PTHREAD_MUTEX_RECURSIVE) failed");
+  }
+  pthread_mutexattr_destroy(&attr);
+  made = true;
+}
+
+void system_recursive_lock(void) { pthread_mutex_lock(&system_recursive); }
+
+void system_recursive_unlock(void) { pthread_mutex_unlock(&system_recursive); }
+
 #if defined(__linux__)
 const char *raw_wait_name(void) { return "futex"; }
 

@@ -140,6 +140,21 @@ void system_lock(void) { AcquireSRWLockExclusive(&system_srwlock); }
 
 void system_unlock(void) { ReleaseSRWLockExclusive(&system_srwlock); }
 
+static CRITICAL_SECTION system_critical_section;
+
+const char *const system_recursive_name = "CRITICAL_SECTION";
+
+void system_recursive_init(void) {
+  static bool made;
+  if (made) DeleteCriticalSection(&system_critical_section);
+  InitializeCriticalSection(&system_critical_section);
+  made = true;
+}
+
+void system_recursive_lock(void) { EnterCriticalSection(&system_critical_section); }
+
+void system_recursive_unlock(void) { LeaveCriticalSection(&system_critical_section); }
+
 const char *raw_wait_name(void) {
   if (win.wait_on_address == NULL) {
     win.wait_on_address = (wait_on_address_fn)find(SYNCH_DLL, "WaitOnAddress");

@@ -9,7 +9,9 @@
 #define BENCH_SECTIONS(X)                                                     \
   X(backends) /* section_backends.c: each backend against its raw baseline */ \
   X(checked)  /* section_checked.c: what checked mode costs */                \
-  X(locks)    /* section_locks.c: tpark_mutex and wait on address */
+  X(locks)    /* section_locks.c: tpark_mutex and wait on address */          \
+  X(cond)     /* section_cond.c: tpark_cond against the system's */           \
+  X(once)     /* section_once.c: tpark_once against the system's */
 
 #define BENCH_DECLARE_SECTION(name) extern const bench_section name##_section;
 BENCH_SECTIONS(BENCH_DECLARE_SECTION)

@@ -1,7 +1,8 @@
 /* parkbench's "locks" section: tpark_mutex against the system's own lock
- * (lock_raw.h: pthread_mutex_t, SRWLOCK), and tpark_wait_on_address against
- * the raw address wait (futex, WaitOnAddress), on the process default
- * backend. Each round measures every variant once, in an order that
+ * (lock_raw.h: pthread_mutex_t, SRWLOCK), tpark_recursive_mutex against the
+ * system's recursive lock (PTHREAD_MUTEX_RECURSIVE, CRITICAL_SECTION), and
+ * tpark_wait_on_address against the raw address wait (futex, WaitOnAddress),
+ * on the process default backend. Each round measures every variant once, in an order that
  * alternates (A B, then B A), so that drift falls on both; the comparison is
  * the ratio per round, summarised over the rounds (stats.h), as in the
  * backends section.
@@ -13,7 +14,10 @@
  *                millions of acquisitions per second
  *   worst wait   the same loop for lock_ms / 2 with every lock call timed: the
  *                longest one (max over rounds), and the fewest acquisitions
- *                one thread made in a run (0 would be a starved thread)
+ *                one thread made in a run (0 would be a starved thread);
+ *                the mutexes only
+ *   (the recursive locks: uncontended and throughput, never re-entered: what
+ *   code ported from CRITICAL_SECTION pays for the recursion it rarely uses)
  *   wait/wake    round trip between two threads that wake each other through
  *                a 4-byte flag; threads free, and both pinned to one CPU */
 #if defined(_WIN32)
@@ -42,22 +46,32 @@
 static const int thread_counts[N_COUNTS] = {2, 4, 8, 16};
 #define MAX_THREADS 16
 
-/* ---- the two locks: [0] tpark_mutex, [1] the system's --------------------------- */
+/* ---- the locks: pairs of [0] tpark's, [1] the system's ------------------------- */
 
 static tpark_mutex tm = TPARK_MUTEX_INIT;
 static void tm_init(void) { tm = (tpark_mutex)TPARK_MUTEX_INIT; }
 static void tm_lock(void) { tpark_mutex_lock(&tm); }
 static void tm_unlock(void) { tpark_mutex_unlock(&tm); }
 
+static tpark_recursive_mutex trm = TPARK_RECURSIVE_MUTEX_INIT;
+static void trm_init(void) { trm = (tpark_recursive_mutex)TPARK_RECURSIVE_MUTEX_INIT; }
+static void trm_lock(void) { tpark_recursive_mutex_lock(&trm); }
+static void trm_unlock(void) { tpark_recursive_mutex_unlock(&trm); }
+
 typedef struct lock_variant {
+  const char *name; /* CSV's variant, the table's column */
   void (*init)(void);
   void (*lock)(void);
   void (*unlock)(void);
 } lock_variant;
 
-static const lock_variant locks[2] = {
-    {tm_init, tm_lock, tm_unlock},
-    {system_lock_init, system_lock, system_unlock},
+#define N_PAIRS 2
+static const char *const pair_subject[N_PAIRS] = {"mutex", "recursive"}; /* CSV, JSON */
+static lock_variant locks[N_PAIRS][2] = {
+    {{"tpark_mutex", tm_init, tm_lock, tm_unlock},
+     {NULL, system_lock_init, system_lock, system_unlock}},
+    {{"tpark_recursive_mutex", trm_init, trm_lock, trm_unlock},
+     {NULL, system_recursive_init, system_recursive_lock, system_recursive_unlock}},
 };
 
 /* ---- the results -------------------------------------------------------------------- */
@@ -66,9 +80,9 @@ static struct {
   const char *backend;  /* the process default's name */
   const char *raw_wait; /* NULL: no raw address wait here */
   unsigned n;           /* rounds */
-  double *uncontended[2];
-  double *mops[N_COUNTS][2];
-  double worst_us[N_COUNTS][2];
+  double *uncontended[N_PAIRS][2];
+  double *mops[N_PAIRS][N_COUNTS][2];
+  double worst_us[N_COUNTS][2]; /* the mutexes ([0]) only */
   uint64_t fewest[N_COUNTS][2];
   double *trip_ns[2][2]; /* [free, pinned][tpark, raw] */
 } res;
@@ -92,16 +106,19 @@ typedef struct uncontended {
 static void *uncontended_thread(void *arg) {
   const uncontended *u = arg;
   pin_self(u->o->cpu);
-  for (int j = 0; j < 2; j++) {
-    int v = (int)(u->round + (unsigned)j) % 2; /* A B, then B A */
-    locks[v].init();
-    uint64_t t0 = thread_cpu_ns();
-    for (unsigned i = 0; i < u->o->lock_ops; i++) {
-      locks[v].lock();
-      __asm__ __volatile__("" ::: "memory");
-      locks[v].unlock();
+  for (int p = 0; p < N_PAIRS; p++) {
+    for (int j = 0; j < 2; j++) {
+      int v = (int)(u->round + (unsigned)j) % 2; /* A B, then B A */
+      const lock_variant *l = &locks[p][v];
+      l->init();
+      uint64_t t0 = thread_cpu_ns();
+      for (unsigned i = 0; i < u->o->lock_ops; i++) {
+        l->lock();
+        __asm__ __volatile__("" ::: "memory");
+        l->unlock();
+      }
+      res.uncontended[p][v][u->round] = (double)(thread_cpu_ns() - t0) / u->o->lock_ops;
     }
-    res.uncontended[v][u->round] = (double)(thread_cpu_ns() - t0) / u->o->lock_ops;
   }
   return NULL;
 }
@@ -252,12 +269,16 @@ static bool locks_prepare(const bench_options *o) {
   if (tpark_init(&probe) != TPARK_OK) return false;
   res.backend = tpark_backend_name(&probe);
   res.raw_wait = raw_wait_name();
+  locks[0][1].name = system_lock_name;
+  locks[1][1].name = system_recursive_name;
   return true;
 }
 
 /* Guesses for an idle machine (the progress line scales them). */
-static double uncontended_s(const bench_options *o) { return 2.0 * o->lock_ops * 25e-9; }
-static double contended_s(const bench_options *o) { return N_COUNTS * 2 * 1.5 * o->lock_ms / 1e3; }
+static double uncontended_s(const bench_options *o) { return 2.0 * N_PAIRS * o->lock_ops * 25e-9; }
+static double contended_s(const bench_options *o) {
+  return N_COUNTS * 2 * (1.5 + N_PAIRS - 1) * o->lock_ms / 1e3;
+}
 static double trips_s(const bench_options *o) { return 2 * 2 * o->lock_trips * 15e-6; }
 
 static double locks_estimate_s(const bench_options *o) {
@@ -267,9 +288,11 @@ static double locks_estimate_s(const bench_options *o) {
 static void locks_run(const bench_options *o) {
   unsigned n = res.n = o->lock_rounds;
   for (int v = 0; v < 2; v++) {
-    res.uncontended[v] = xcalloc(n, sizeof(double));
+    for (int p = 0; p < N_PAIRS; p++) {
+      res.uncontended[p][v] = xcalloc(n, sizeof(double));
+      for (int k = 0; k < N_COUNTS; k++) res.mops[p][k][v] = xcalloc(n, sizeof(double));
+    }
     for (int k = 0; k < N_COUNTS; k++) {
-      res.mops[k][v] = xcalloc(n, sizeof(double));
       res.worst_us[k][v] = 0;
       res.fewest[k][v] = UINT64_MAX;
     }
@@ -286,8 +309,10 @@ static void locks_run(const bench_options *o) {
     for (int k = 0; k < N_COUNTS; k++) {
       for (int j = 0; j < 2; j++) {
         int v = (int)(r + (unsigned)k + (unsigned)j) % 2;
-        res.mops[k][v][r] = contended(&locks[v], thread_counts[k], o->lock_ms, false).mops;
-        contended_result timed = contended(&locks[v], thread_counts[k], o->lock_ms / 2, true);
+        for (int p = 0; p < N_PAIRS; p++) {
+          res.mops[p][k][v][r] = contended(&locks[p][v], thread_counts[k], o->lock_ms, false).mops;
+        }
+        contended_result timed = contended(&locks[0][v], thread_counts[k], o->lock_ms / 2, true);
         if (timed.worst_us > res.worst_us[k][v]) res.worst_us[k][v] = timed.worst_us;
         if (timed.fewest < res.fewest[k][v]) res.fewest[k][v] = timed.fewest;
       }
@@ -332,31 +357,46 @@ static const char *fmt_ratio(char *buf, size_t cap, const double *a, const doubl
 static void locks_table(const bench_options *o) {
   char q[48];
   unsigned n = res.n;
-  printf("== locks: tpark_mutex and tpark_wait_on_address (default backend %s; %u rounds,\n",
-         res.backend, n);
+  printf("== locks: tpark_mutex, tpark_recursive_mutex and tpark_wait_on_address (default\n");
   printf(
-      "   medians over the rounds; ratio: the median (middle half) of the per-round ratios) ==\n");
-  printf("%-24s %-16s %-16s %s\n", "uncontended, ns", "tpark_mutex", system_lock_name,
-         "ratio tpark/system");
-  printf("%-24s %-16.1f %-16.1f %s\n", "  lock+unlock, pinned",
-         summarize(res.uncontended[0], n).median, summarize(res.uncontended[1], n).median,
-         fmt_ratio(q, sizeof q, res.uncontended[0], res.uncontended[1], n));
+      "   backend %s; %u rounds, medians over the rounds; ratio: the median (middle half) of the\n"
+      "   per-round ratios) ==\n",
+      res.backend, n);
+  printf("%-30s %-12s %-24s %s\n", "uncontended, ns", "tpark", "system", "ratio tpark/system");
+  for (int p = 0; p < N_PAIRS; p++) {
+    char label[64];
+    snprintf(label, sizeof label, "  %s", locks[p][0].name);
+    printf("%-30s %-12.1f %-24s %s\n", label, summarize(res.uncontended[p][0], n).median,
+           locks[p][1].name,
+           fmt_ratio(q, sizeof q, res.uncontended[p][0], res.uncontended[p][1], n));
+    printf("%-30s %-12s %-24.1f\n", "", "", summarize(res.uncontended[p][1], n).median);
+  }
+  printf("  (lock+unlock, pinned to one CPU; the recursive locks not re-entered)\n");
   printf(
       "throughput, M acquisitions/s (lock, %d-step critical section, unlock, %d steps outside,\n",
       CS_STEPS, OUTSIDE_STEPS);
   printf(
       "%u ms a run); worst wait for the lock (max over rounds), fewest acquisitions by a thread:\n",
       o->lock_ms);
-  printf("%-10s %-12s %-16s %-18s %-22s %s\n", "  threads", "tpark_mutex", system_lock_name,
+  printf("%-10s %-12s %-16s %-18s %-22s %s\n", "  threads", locks[0][0].name, locks[0][1].name,
          "ratio tpark/system", "worst wait tpark", "worst wait system");
   for (int k = 0; k < N_COUNTS; k++) {
     char label[16], wt[40], ws[40];
     snprintf(label, sizeof label, "  T=%d", thread_counts[k]);
     snprintf(wt, sizeof wt, "%.0f us (min %" PRIu64 ")", res.worst_us[k][0], res.fewest[k][0]);
     snprintf(ws, sizeof ws, "%.0f us (min %" PRIu64 ")", res.worst_us[k][1], res.fewest[k][1]);
-    printf("%-10s %-12.1f %-16.1f %-18s %-22s %s\n", label, summarize(res.mops[k][0], n).median,
-           summarize(res.mops[k][1], n).median,
-           fmt_ratio(q, sizeof q, res.mops[k][0], res.mops[k][1], n), wt, ws);
+    printf("%-10s %-12.1f %-16.1f %-18s %-22s %s\n", label, summarize(res.mops[0][k][0], n).median,
+           summarize(res.mops[0][k][1], n).median,
+           fmt_ratio(q, sizeof q, res.mops[0][k][0], res.mops[0][k][1], n), wt, ws);
+  }
+  printf("%-10s %-22s %-24s %s\n", "  threads", locks[1][0].name, locks[1][1].name,
+         "ratio tpark/system");
+  for (int k = 0; k < N_COUNTS; k++) {
+    char label[16];
+    snprintf(label, sizeof label, "  T=%d", thread_counts[k]);
+    printf("%-10s %-22.1f %-24.1f %s\n", label, summarize(res.mops[1][k][0], n).median,
+           summarize(res.mops[1][k][1], n).median,
+           fmt_ratio(q, sizeof q, res.mops[1][k][0], res.mops[1][k][1], n));
   }
   printf("wait/wake round trip through a 4-byte flag, ns:\n");
   printf("%-26s %-22s %-14s %s\n", "", "tpark_wait_on_address", res.raw_wait ? res.raw_wait : "raw",
@@ -407,11 +447,11 @@ static void locks_json(const bench_options *o) {
   printf(", \"raw_wait\": ");
   json_str(res.raw_wait);
   printf(",\n    \"uncontended_ns\": ");
-  json_pair("system", res.uncontended[0], res.uncontended[1], n, 2);
+  json_pair("system", res.uncontended[0][0], res.uncontended[0][1], n, 2);
   printf(",\n    \"throughput_mops\": [");
   for (int k = 0; k < N_COUNTS; k++) {
     printf("%s\n     {\"threads\": %d, \"mops\": ", k ? "," : "", thread_counts[k]);
-    json_pair("system", res.mops[k][0], res.mops[k][1], n, 3);
+    json_pair("system", res.mops[0][k][0], res.mops[0][k][1], n, 3);
     printf(",\n      \"worst_wait_us\": {\"tpark\": ");
     json_num(res.worst_us[k][0], 1);
     printf(", \"system\": ");
@@ -419,7 +459,18 @@ static void locks_json(const bench_options *o) {
     printf("}, \"fewest_acquisitions\": {\"tpark\": %" PRIu64 ", \"system\": %" PRIu64 "}}",
            res.fewest[k][0], res.fewest[k][1]);
   }
-  printf("],\n    \"wait_wake_ns\": {");
+  printf("],\n    \"recursive\": {\"system_lock\": ");
+  json_str(system_recursive_name);
+  printf(",\n     \"uncontended_ns\": ");
+  json_pair("system", res.uncontended[1][0], res.uncontended[1][1], n, 2);
+  printf(",\n     \"throughput_mops\": [");
+  for (int k = 0; k < N_COUNTS; k++) {
+    printf("%s\n     {\"threads\": %d, \"mops\": ", k ? "," : "", thread_counts[k]);
+    json_pair("system", res.mops[1][k][0], res.mops[1][k][1], n, 3);
+    printf("}");
+  }
+  printf("]}");
+  printf(",\n    \"wait_wake_ns\": {");
   for (int pl = 0; pl < 2; pl++) {
     printf("%s\n     \"%s\": ", pl ? "," : "", placement_name[pl]);
     json_pair("raw", res.trip_ns[pl][0], res.trip_ns[pl][1], n, 1);
@@ -427,28 +478,33 @@ static void locks_json(const bench_options *o) {
   printf("}}");
 }
 
+/* Variants by name (tpark_mutex, pthread_mutex_t, ...): the charts' legends. */
 static void locks_csv(const bench_options *o) {
   (void)o;
-  static const char *const lock_variant_name[2] = {"tpark", "system"};
-  static const char *const wait_variant_name[2] = {"tpark", "raw"};
+  const char *const wait_variant_name[2] = {"tpark_wait_on_address", res.raw_wait};
   unsigned n = res.n;
-  for (int v = 0; v < 2; v++) {
-    for (unsigned r = 0; r < n; r++) {
-      csv_row("locks", "mutex", "lock_unlock", "uncontended", lock_variant_name[v], r,
-              res.uncontended[v][r], "ns");
+  for (int p = 0; p < N_PAIRS; p++) {
+    for (int v = 0; v < 2; v++) {
+      for (unsigned r = 0; r < n; r++) {
+        csv_row("locks", pair_subject[p], "lock_unlock", "uncontended", locks[p][v].name, r,
+                res.uncontended[p][v][r], "ns");
+      }
     }
   }
   for (int k = 0; k < N_COUNTS; k++) {
     char cond[16];
     snprintf(cond, sizeof cond, "T=%d", thread_counts[k]);
-    for (int v = 0; v < 2; v++) {
-      for (unsigned r = 0; r < n; r++) {
-        csv_row("locks", "mutex", "throughput", cond, lock_variant_name[v], r, res.mops[k][v][r],
-                "Mops");
+    for (int p = 0; p < N_PAIRS; p++) {
+      for (int v = 0; v < 2; v++) {
+        for (unsigned r = 0; r < n; r++) {
+          csv_row("locks", pair_subject[p], "throughput", cond, locks[p][v].name, r,
+                  res.mops[p][k][v][r], "Mops");
+        }
       }
-      csv_row("locks", "mutex", "worst_wait", cond, lock_variant_name[v], 0, res.worst_us[k][v],
-              "us");
-      csv_row("locks", "mutex", "fewest_acquisitions", cond, lock_variant_name[v], 0,
+    }
+    for (int v = 0; v < 2; v++) {
+      csv_row("locks", "mutex", "worst_wait", cond, locks[0][v].name, 0, res.worst_us[k][v], "us");
+      csv_row("locks", "mutex", "fewest_acquisitions", cond, locks[0][v].name, 0,
               (double)res.fewest[k][v], "count");
     }
   }
