@@ -11,9 +11,9 @@
  * iteration draws x from a per-thread LCG; if x % W == 0 (W = 10: 10 %
  * writes, W = 1000: 0.1 %) it takes the write lock and increments the 16,
  * else it takes the read lock and sums them (checking that all 16 are
- * equal); then 50 LCG steps outside the lock. Each run lasts lock_ms. Every
- * 64th read lock and every 64th write lock of a thread is timed from just
- * before the call until it returns: the worst of those samples is a run's
+ * equal); then 50 LCG steps outside the lock. Each run lasts lock_ms. One
+ * in 64 read locks and one in 64 write locks of a thread (its first, 65th,
+ * ...) are timed from just before the call until it returns: the worst of those samples is a run's
  * worst reader / writer wait (a lower bound of the true worst). Per run:
  * lock operations per second, the two worst waits, and the largest over the
  * smallest per-thread operation count (1.00: every thread got as many).
@@ -21,7 +21,9 @@
  * Each round runs every case with every variant, the variants' order
  * rotating per round and case; the table shows medians over the rounds and
  * the median (middle half) of the per-round ops/s ratios. A torn read or a
- * lost write ends parkbench with a message. */
+ * lost write ends parkbench with a message. A measure a run could not take
+ * (no lock of that kind, a thread without any operation) is null in JSON and
+ * has no CSV row. */
 #if defined(_WIN32)
 #define __USE_MINGW_ANSI_STDIO 1 /* C99 printf formats with msvcrt */
 #include <windows.h>
@@ -112,7 +114,7 @@ static const unsigned write_every[N_W] = {10, 1000};
 #define MAX_THREADS 16
 #define N_DATA 16
 #define OUTSIDE_STEPS 50 /* LCG steps between two lock operations */
-#define SAMPLE_MASK 63   /* every 64th operation of each kind is timed */
+#define SAMPLE_MASK 63   /* of each kind, the 1st, 65th, 129th, ... operation is timed */
 
 /* ---- one run ------------------------------------------------------------------------ */
 
@@ -161,7 +163,7 @@ static void *worker_main(void *arg) {
   while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
     x = x * a + c;
     if ((x >> 32) % w == 0) {
-      bool sample = (writes & SAMPLE_MASK) == SAMPLE_MASK;
+      bool sample = (writes & SAMPLE_MASK) == 0;
       uint64_t t0 = sample ? now_ns() : 0;
       v->write_lock(&shared.lock);
       if (sample) {
@@ -173,7 +175,7 @@ static void *worker_main(void *arg) {
       v->write_unlock(&shared.lock);
       writes++;
     } else {
-      bool sample = (reads & SAMPLE_MASK) == SAMPLE_MASK;
+      bool sample = (reads & SAMPLE_MASK) == 0;
       uint64_t t0 = sample ? now_ns() : 0;
       v->read_lock(&shared.lock);
       if (sample) {
@@ -426,6 +428,7 @@ static void rw_csv(const bench_options *o) {
       snprintf(cond, sizeof cond, "T=%d W=%u", case_threads(c), case_w(c));
       for (int v = 0; v < N_VARIANTS; v++) {
         for (unsigned r = 0; r < res.n; r++) {
+          if (!isfinite(res.v[c][v][m][r])) continue;
           csv_row("rw", "rwlock", measures[m].id, cond, variants[v].id, r, res.v[c][v][m][r],
                   measures[m].unit);
         }
