@@ -22,7 +22,7 @@
  * readers wait behind it. So a writer that arrives while only readers hold
  * the lock waits for the readers it found there and no others: if each
  * reader holds the lock for at most H, the writer is in within H of its
- * arrival, however many readers keep arriving (tests/rwlock_test.c measures
+ * arrival, however many readers keep arriving (tests/rwlock_fair_test.c measures
  * this on the mock's clock). Threads that have to wait queue in arrival
  * order; an unlock wakes, from the front of the queue, every waiting reader
  * up to and including the first writer (or upgradable locker, after which
