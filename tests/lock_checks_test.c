@@ -28,6 +28,7 @@
 #include "tpark/cond.h"
 #include "tpark/mutex.h"
 #include "tpark/once.h"
+#include "tpark/rwlock.h"
 
 static void setup(void) {
   subject_setup();
@@ -335,6 +336,177 @@ START_TEST(thread_exits_holding_a_mutex) {
 }
 END_TEST
 
+/* ---- the rwlock ------------------------------------------------------------------------ */
+
+static tpark_rwlock RW;
+
+static void rw_unlock_free(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_read_unlock(&RW);
+}
+
+START_TEST(read_unlock_of_a_free_rwlock) {
+  expect_line(
+      rw_unlock_free,
+      "tpark checked: rule \"unlock by the holder\" broken by tpark_rwlock_read_unlock(rwlock "
+      "\"rw\") in thread {T}: thread {T} does not hold this rwlock (no thread holds it)");
+}
+END_TEST
+
+static void *hold_rw_for_write(void *arg) {
+  (void)arg;
+  tpark_rwlock_write_lock(&RW);
+  announce_thread("H");
+  reach(1);
+  stay();
+  return NULL;
+}
+
+static void rw_write_unlock_of_another(void) {
+  tpark_checked_label(&RW, "rw");
+  start(hold_rw_for_write, NULL);
+  await(1);
+  announce_thread("T");
+  tpark_rwlock_write_unlock(&RW);
+}
+
+START_TEST(write_unlock_of_an_rwlock_another_thread_holds) {
+  expect_line(
+      rw_write_unlock_of_another,
+      "tpark checked: rule \"unlock by the holder\" broken by tpark_rwlock_write_unlock(rwlock "
+      "\"rw\") in thread {T}: thread {T} does not hold this rwlock (thread {H} holds it)");
+}
+END_TEST
+
+static void write_unlock_of_read(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_read_lock(&RW);
+  tpark_rwlock_write_unlock(&RW);
+}
+
+START_TEST(write_unlock_of_a_read_lock) {
+  expect_line(write_unlock_of_read,
+              "tpark checked: rule \"the mode held\" broken by tpark_rwlock_write_unlock(rwlock "
+              "\"rw\") in thread {T}: thread {T} holds this rwlock for read, not for write");
+}
+END_TEST
+
+static void read_unlock_of_write(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_write_lock(&RW);
+  tpark_rwlock_read_unlock(&RW);
+}
+
+START_TEST(read_unlock_of_a_write_lock) {
+  expect_line(read_unlock_of_write,
+              "tpark checked: rule \"the mode held\" broken by tpark_rwlock_read_unlock(rwlock "
+              "\"rw\") in thread {T}: thread {T} holds this rwlock for write, not for read");
+}
+END_TEST
+
+static void upgrade_of_read(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_read_lock(&RW);
+  tpark_rwlock_upgrade(&RW);
+}
+
+START_TEST(upgrade_of_a_read_lock) {
+  expect_line(
+      upgrade_of_read,
+      "tpark checked: rule \"the mode held\" broken by tpark_rwlock_upgrade(rwlock \"rw\") "
+      "in thread {T}: thread {T} holds this rwlock for read, not as an upgradable read lock");
+}
+END_TEST
+
+static void downgrade_of_upgradable(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_upgradable_lock(&RW);
+  tpark_rwlock_downgrade(&RW);
+}
+
+START_TEST(downgrade_of_an_upgradable_lock) {
+  expect_line(
+      downgrade_of_upgradable,
+      "tpark checked: rule \"the mode held\" broken by tpark_rwlock_downgrade(rwlock \"rw\") "
+      "in thread {T}: thread {T} holds this rwlock as an upgradable read lock, not for "
+      "write");
+}
+END_TEST
+
+static void read_relock(void) {
+  tpark_checked_label(&RW, "rw");
+  announce_thread("T");
+  tpark_rwlock_read_lock(&RW);
+  tpark_rwlock_read_lock(&RW);
+}
+
+START_TEST(read_relock_of_an_rwlock) {
+  expect_line(
+      read_relock,
+      "tpark checked: rule \"no re-lock\" broken by tpark_rwlock_read_lock(rwlock \"rw\") in "
+      "thread {T}: thread {T} holds this rwlock already, for read (a tpark_rwlock is not "
+      "recursive: with a writer waiting in between, this waits forever)");
+}
+END_TEST
+
+static void *read_rw_then_a(void *arg) {
+  (void)arg;
+  announce_thread("T1");
+  tpark_rwlock_read_lock(&RW);
+  tpark_mutex_lock(&A);
+  tpark_mutex_unlock(&A);
+  tpark_rwlock_read_unlock(&RW);
+  return NULL;
+}
+
+static void *a_then_write_rw(void *arg) {
+  (void)arg;
+  announce_thread("T2");
+  tpark_mutex_lock(&A);
+  tpark_rwlock_write_lock(&RW);
+  return NULL;
+}
+
+static void rw_inversion(void) {
+  tpark_checked_label(&RW, "rw");
+  tpark_checked_label(&A, "a");
+  join(start(read_rw_then_a, NULL));
+  join(start(a_then_write_rw, NULL));
+}
+
+START_TEST(inversion_of_an_rwlock_and_a_mutex) {
+  expect_line(rw_inversion,
+              "tpark checked: rule \"lock order\" broken by tpark_rwlock_write_lock(rwlock \"rw\") "
+              "in thread {T2}: it takes this lock while holding mutex \"a\", but thread {T1} took "
+              "mutex \"a\" while holding rwlock \"rw\": together these orders can deadlock");
+}
+END_TEST
+
+static void *exit_reading(void *arg) {
+  (void)arg;
+  announce_thread("X");
+  tpark_rwlock_read_lock(&RW);
+  return NULL;
+}
+
+static void thread_exits_reading(void) {
+  tpark_checked_label(&RW, "rw");
+  join(start(exit_reading, NULL));
+  stay();
+}
+
+START_TEST(thread_exits_holding_a_read_lock) {
+  expect_line(thread_exits_reading,
+              "tpark checked: rule \"release before exit\" broken by the exit of thread {X}: it "
+              "still holds rwlock \"rw\"");
+}
+END_TEST
+
 /* ---- lock order --------------------------------------------------------------------- */
 
 static void *a_then_b(void *arg) {
@@ -442,6 +614,7 @@ enum { WORKERS = 4, ROUNDS = 300, N_LOCKS = 5 };
 
 static tpark_mutex L[N_LOCKS];
 static tpark_recursive_mutex RL;
+static tpark_rwlock RWL;
 static tpark_once INIT;
 static tpark_mutex queue_lock;
 static tpark_cond queue_cond;
@@ -479,6 +652,38 @@ static void *worker(void *arg) {
     /* Any subset, always in index order; the recursive mutex re-entered. */
     unsigned subset = (seed >> 8) % (1u << N_LOCKS);
     tpark_recursive_mutex_lock(&RL);
+    /* The rwlock in every mode, inside RL and before the others. */
+    switch ((seed >> 20) % 5) {
+      case 0:
+        tpark_rwlock_read_lock(&RWL);
+        tpark_rwlock_read_unlock(&RWL);
+        break;
+      case 1:
+        tpark_rwlock_write_lock(&RWL);
+        tpark_rwlock_downgrade(&RWL);
+        tpark_rwlock_read_unlock(&RWL);
+        break;
+      case 2:
+        tpark_rwlock_upgradable_lock(&RWL);
+        tpark_rwlock_upgrade(&RWL);
+        tpark_rwlock_write_unlock(&RWL);
+        break;
+      case 3:
+        tpark_rwlock_upgradable_lock(&RWL);
+        if (tpark_rwlock_try_upgrade(&RWL)) {
+          tpark_rwlock_write_unlock(&RWL);
+        } else {
+          tpark_rwlock_upgradable_unlock(&RWL);
+        }
+        break;
+      default:
+        if (tpark_rwlock_read_trylock(&RWL)) tpark_rwlock_read_unlock(&RWL);
+        if (tpark_rwlock_write_trylock(&RWL)) tpark_rwlock_write_unlock(&RWL);
+        break;
+    }
+    /* Held for read across the mutexes sometimes: RL, RWL, L[...] */
+    bool reading = (seed >> 24) % 2 == 0;
+    if (reading) tpark_rwlock_read_lock(&RWL);
     for (int i = 0; i < N_LOCKS; i++) {
       if (subset & (1u << i)) tpark_mutex_lock(&L[i]);
     }
@@ -494,6 +699,7 @@ static void *worker(void *arg) {
       int i = up ? k : N_LOCKS - 1 - k;
       if (subset & (1u << i)) tpark_mutex_unlock(&L[i]);
     }
+    if (reading) tpark_rwlock_read_unlock(&RWL);
     tpark_recursive_mutex_unlock(&RL);
     heap_lock_orders(seed >> 4);
     /* A queue: even workers produce, odd ones consume (waiting on the cond). */
@@ -638,11 +844,20 @@ int main(int argc, char **argv) {
   tcase_add_test(rules, cond_used_with_two_mutexes);
   tcase_add_test(rules, once_reentered_from_its_fn);
   tcase_add_test(rules, thread_exits_holding_a_mutex);
+  tcase_add_test(rules, read_unlock_of_a_free_rwlock);
+  tcase_add_test(rules, write_unlock_of_an_rwlock_another_thread_holds);
+  tcase_add_test(rules, write_unlock_of_a_read_lock);
+  tcase_add_test(rules, read_unlock_of_a_write_lock);
+  tcase_add_test(rules, upgrade_of_a_read_lock);
+  tcase_add_test(rules, downgrade_of_an_upgradable_lock);
+  tcase_add_test(rules, read_relock_of_an_rwlock);
+  tcase_add_test(rules, thread_exits_holding_a_read_lock);
   suite_add_tcase(s, rules);
   TCase *order = new_tcase("order");
   tcase_add_test(order, inversion_of_two_threads_that_never_overlap);
   tcase_add_test(order, inversion_through_a_chain_of_three_locks);
   tcase_add_test(order, trylock_adds_no_order);
+  tcase_add_test(order, inversion_of_an_rwlock_and_a_mutex);
   suite_add_tcase(s, order);
   TCase *whole = new_tcase("programs");
   tcase_add_test(whole, a_correct_program_reports_nothing);

@@ -93,9 +93,13 @@ const tpark_backend *tpark_checked_inner(const tpark_backend *b);
  * - "unlock by the holder": unlocking a mutex, recursive mutex or rwlock
  *   that the calling thread does not hold.
  * - "no re-lock": tpark_mutex_lock or _lock_until of a mutex the calling
- *   thread holds (it would wait for itself; trylock just fails).
- * - "read unlock of a read lock": an rwlock read lock released as a write
- *   lock, or the reverse.
+ *   thread holds (it would wait for itself; trylock just fails); a blocking
+ *   or timed acquisition of an rwlock the thread holds in any mode (with a
+ *   writer waiting in between, it waits for itself).
+ * - "the mode held": an rwlock released in another mode than the one the
+ *   thread holds it in (a read lock released as a write lock, the reverse,
+ *   or as an upgradable lock), an upgrade without the upgradable lock, a
+ *   downgrade without the write lock.
  * - "cond wait with its mutex held": tpark_cond_wait(_until) with a mutex
  *   the calling thread does not hold.
  * - "one mutex per cond": a cond waited on with a mutex while its waiters
