@@ -12,6 +12,7 @@
 #include "tpark/mutex.h"
 #include "tpark/observed.h"
 #include "tpark/once.h"
+#include "tpark/sync.hpp"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
