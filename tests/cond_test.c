@@ -191,8 +191,11 @@ START_TEST(wait_until_times_out_never_early) {
   start_waiters(w, 1, &m, deadline);
   if (subject_fake_time()) {
     wait_queued(&c, 1);
+    /* Asleep first: a relative OS timeout taken before an advance would
+     * end only an advance later (keyed events under QEMU hung so). */
+    subject_wait_sleepers(1, 60000);
     subject_advance(10 * MS - 1);
-    subject_wait_sleepers(1, 2000);
+    subject_wait_sleepers(1, 60000);
     ck_assert_uint_eq(tpark__lot_queued(&c), 1);
     ck_assert_int_eq(returned_now(), 0);
     subject_advance(1);
@@ -400,6 +403,7 @@ START_TEST(reused_after_every_waiter_timed_out) {
   start_waiters(w, N, &m, deadline);
   if (subject_fake_time()) {
     wait_queued(&c, N);
+    subject_wait_sleepers(N, 60000); /* asleep first, as above */
     subject_advance(5 * MS);
   }
   join_waiters(w, N);
