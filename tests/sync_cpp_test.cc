@@ -63,6 +63,13 @@ void scenario(const char *name, F body) {
 
 // ---- timeouts ----
 
+// Waits (real time, generous) until done: a call that should have returned
+// but did not fails the test here rather than hang it.
+void returns(const std::atomic<bool> &done) {
+  for (int i = 0; i < 20000 && !done; i++) test_sleep_ms(1);
+  CHECK(done);
+}
+
 // Runs wait() (a timed call that must time out after d) in a thread and
 // checks when it returned: on a fake clock exactly d after the call (the
 // clock is moved d - 1 ns first, and the call must still wait); for real,
@@ -78,12 +85,12 @@ void times_out_after(std::uint64_t d, Wait wait) {
     done = true;
   });
   if (subject_fake_time()) {
-    subject_wait_sleepers(1, 60000);
+    subject_wait_sleepers(1, 10000);
     subject_advance(d - 1);
-    subject_wait_sleepers(1, 60000);  // woken and asleep again, or never woken
-    test_sleep_ms(5);
-    CHECK(!done);  // 1 ns early: still waiting
+    test_sleep_ms(20);  // time to return, if it was woken (a pause, not a bound)
+    CHECK(!done);       // 1 ns early: still waiting
     subject_advance(1);
+    returns(done);
   }
   t.join();
   CHECK(!result);
@@ -111,13 +118,17 @@ void mutex_timeouts() {
   times_out_after(
       2 * MS, [&] { return r.try_lock_until(tpark::clock::now() + std::chrono::milliseconds(2)); });
   // Zero and negative: no wait, no park.
-  std::thread([&] {
+  std::atomic<bool> done(false);
+  std::thread t([&] {
     CHECK(!m.try_lock_for(nanoseconds(0)));
     CHECK(!m.try_lock_for(std::chrono::seconds(-1)));
     CHECK(!m.try_lock_until(tpark::clock::time_point::min()));
     CHECK(!m.try_lock_until(std::chrono::system_clock::now() - std::chrono::hours(1)));
     CHECK(!r.try_lock_for(nanoseconds(0)));
-  }).join();
+    done = true;
+  });
+  returns(done);
+  t.join();
   r.unlock();
   m.unlock();
   CHECK(idle(m));
@@ -168,12 +179,12 @@ void cv_timeouts() {
       done = true;
     });
     if (subject_fake_time()) {
-      subject_wait_sleepers(1, 60000);
+      subject_wait_sleepers(1, 10000);
       subject_advance(1500 * MS);
-      subject_wait_sleepers(1, 60000);
-      test_sleep_ms(5);
+      test_sleep_ms(20);
       CHECK(!done);
       subject_advance(1500 * MS);
+      returns(done);
     }
     t.join();
     CHECK(st == std::cv_status::timeout);
@@ -197,15 +208,16 @@ void no_deadline(Duration d) {
     result = c.wait_for(l, d, [&] { return flag; });
     done = true;
   });
-  subject_wait_sleepers(1, 60000);
+  subject_wait_sleepers(1, 10000);
   subject_advance(UINT64_C(1) << 62);
-  test_sleep_ms(5);
+  test_sleep_ms(20);
   CHECK(!done);
   {
     lock_t l(m);
     flag = true;
   }
   c.notify_one();
+  returns(done);
   t.join();
   CHECK(result);
   CHECK(idle(m) && idle(c));
