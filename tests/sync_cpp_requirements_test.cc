@@ -222,11 +222,17 @@ struct counter {
 };
 void add_to(int *n, int k) { *n += k; }
 
-// Constant initialisation: usable before any dynamic initialiser runs.
-tpark::mutex global_mutex;
-tpark::recursive_mutex global_recursive_mutex;
-tpark::condition_variable global_cv;
-tpark::once_flag global_once;
+// Constant initialisation: usable before any dynamic initialiser runs
+// (checked by C++20's constinit; before, the constexpr constructors).
+#if defined(__cpp_constinit)
+#define CONSTINIT constinit
+#else
+#define CONSTINIT
+#endif
+CONSTINIT tpark::mutex global_mutex;
+CONSTINIT tpark::recursive_mutex global_recursive_mutex;
+CONSTINIT tpark::condition_variable global_cv;
+CONSTINIT tpark::once_flag global_once;
 
 }  // namespace
 
