@@ -9,6 +9,7 @@
 #include "tpark/mutex.h"
 #include "tpark/observed.h"
 #include "tpark/once.h"
+#include "tpark/rwlock.h"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 
@@ -34,6 +35,13 @@ int main(void) {
   if (sizeof c > sizeof(void *) || sizeof o != 1 || tpark_cond_notify_one(&c)) return 1;
   tpark_once_call(&o, set_flag, &flag);
   if (!flag || !tpark_once_done(&o)) return 1;
+  tpark_rwlock l = TPARK_RWLOCK_INIT;
+  if (sizeof l != sizeof(void *)) return 1;
+  tpark_rwlock_read_lock(&l);
+  tpark_rwlock_read_unlock(&l);
+  tpark_rwlock_write_lock(&l);
+  tpark_rwlock_write_unlock(&l);
+  if (l.state_ != 0) return 1;
   (void)p;
   (void)h;
   return sizeof(tpark_parker) <= 2 * sizeof(void *) ? 0 : 1;

@@ -12,6 +12,7 @@
 #include "tpark/mutex.h"
 #include "tpark/observed.h"
 #include "tpark/once.h"
+#include "tpark/rwlock.h"
 #include "tpark/sync.hpp"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
@@ -20,6 +21,7 @@ static_assert(sizeof(tpark_parker) <= 2 * sizeof(void *), "a parker is two words
 static_assert(sizeof(tpark_mutex) == 1, "a mutex is one byte");
 static_assert(sizeof(tpark_cond) <= sizeof(void *), "a condition variable is a pointer");
 static_assert(sizeof(tpark_once) == 1, "a once is one byte");
+static_assert(sizeof(tpark_rwlock) == sizeof(void *), "a rwlock is one word");
 static_assert(sizeof(tpark_unpark_handle) <= 2 * sizeof(void *), "a handle is two words");
 
 static void set_flag(void *arg) { *static_cast<int *>(arg) = 1; }
@@ -76,5 +78,11 @@ int main() {
   call_once_or_throw(&fallible, &calls);                // the next call runs
   call_once_or_throw(&fallible, &calls);                // done: not again
   if (calls != 2 || !tpark_once_done(&fallible)) return 1;
+  tpark_rwlock l = TPARK_RWLOCK_INIT;
+  tpark_rwlock_read_lock(&l);
+  tpark_rwlock_read_unlock(&l);
+  tpark_rwlock_write_lock(&l);
+  tpark_rwlock_write_unlock(&l);
+  if (l.state_ != 0) return 1;
   return tpark_status_str(TPARK_OK) != nullptr ? 0 : 1;
 }

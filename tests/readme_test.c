@@ -1,6 +1,6 @@
-/* The four examples of docs/locks.md (the lot, wait on address, the mutex,
- * once), copied verbatim (keep them in sync with the page), compiled and run
- * on the real default backend. */
+/* The five examples of docs/locks.md (the lot, wait on address, the mutex,
+ * once, the reader-writer lock), copied verbatim (keep them in sync with the page), compiled and
+ * run on the real default backend. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,6 +17,8 @@ void deposit(long amount);
 bool deposit_within_1ms(long amount);
 int square(unsigned char x);
 char *shared_buffer(void);
+int route(unsigned char to);
+bool add_route(unsigned char to, int via);
 
 /* ---- docs/locks.md: the parking lot ---- */
 #include "tpark/lot.h"
@@ -106,6 +108,35 @@ char *shared_buffer(void) {
   return tpark_once_try_call(&buffer_once, make_buffer, NULL) ? buffer : NULL;
 }
 
+/* ---- docs/locks.md: the reader-writer lock ---- */
+#include "tpark/rwlock.h"
+
+/* A table read by every request and changed now and then. */
+static tpark_rwlock routes_lock = TPARK_RWLOCK_INIT;
+static int routes[64];
+
+int route(unsigned char to) {
+  tpark_rwlock_read_lock(&routes_lock);
+  int via = routes[to % 64];
+  tpark_rwlock_read_unlock(&routes_lock);
+  return via;
+}
+
+/* Sets a route unless one is set: the look under the upgradable lock (the
+ * readers go on meanwhile), the write only if needed. */
+bool add_route(unsigned char to, int via) {
+  tpark_rwlock_upgradable_lock(&routes_lock);
+  bool missing = routes[to % 64] == 0;
+  if (missing) {
+    tpark_rwlock_upgrade(&routes_lock);
+    routes[to % 64] = via;
+    tpark_rwlock_write_unlock(&routes_lock);
+  } else {
+    tpark_rwlock_upgradable_unlock(&routes_lock);
+  }
+  return missing;
+}
+
 /* ---- the test ---- */
 
 static int event;
@@ -182,6 +213,30 @@ START_TEST(once_example) {
 }
 END_TEST
 
+static void *router(void *c) {
+  for (int i = 0; i < 64; i++) {
+    add_route((unsigned char)i, (int)(uintptr_t)c); /* the first thread to try wins */
+    if (route((unsigned char)i) == 0) return (void *)1;
+  }
+  return NULL;
+}
+
+START_TEST(rwlock_example) {
+  pthread_t t[4];
+  void *r;
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(pthread_create(&t[i], NULL, router, (void *)(uintptr_t)(i + 1)), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(pthread_join(t[i], &r), 0);
+    ck_assert_ptr_null(r);
+  }
+  ck_assert(!add_route(3, 99)); /* set already */
+  ck_assert_int_ne(route(3), 99);
+  ck_assert_uint_eq(routes_lock.state_, 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("readme");
   TCase *tc = new_tcase("examples");
@@ -189,6 +244,7 @@ int main(void) {
   tcase_add_test(tc, flag_example);
   tcase_add_test(tc, mutex_example);
   tcase_add_test(tc, once_example);
+  tcase_add_test(tc, rwlock_example);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

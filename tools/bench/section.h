@@ -11,7 +11,8 @@
   X(checked)  /* section_checked.c: what checked mode costs */                \
   X(locks)    /* section_locks.c: tpark_mutex and wait on address */          \
   X(cond)     /* section_cond.c: tpark_cond against the system's */           \
-  X(once)     /* section_once.c: tpark_once against the system's */
+  X(once)     /* section_once.c: tpark_once against the system's */           \
+  X(rw)       /* section_rw.c: tpark_rwlock against the system's */
 
 #define BENCH_DECLARE_SECTION(name) extern const bench_section name##_section;
 BENCH_SECTIONS(BENCH_DECLARE_SECTION)

@@ -1,13 +1,16 @@
-/* Runs parkbench (the path in argv[1]) with only its cond and once sections
- * (section_cond.c, section_once.c) and checks the structure of what it
- * prints, never its timings:
+/* Runs parkbench (the path in argv[1]) with only its cond, once and rw
+ * sections (section_cond.c, section_once.c, section_rw.c) and checks the
+ * structure of what it prints, never its timings:
  *   - `--json`: one JSON object (brackets and strings balanced) with a
  *     "cond" member (ping-pong, the queue at 1, 2, 4 and 8 consumers, the
  *     broadcast at 4, 16 and 64 waiters, each tpark, system and their ratio
  *     with a sample per round) and a "once" member (done path, herds of 4,
- *     16 and 64);
+ *     16 and 64) and an "rw" member (T = 1, 2, 4, 8, 16 at W = 10 and 1000,
+ *     each with ops/s, both worst waits and the fairness of every variant:
+ *     tpark and the system's, two pthread_rwlock_t kinds on glibc, SRWLOCK
+ *     on Windows);
  *   - `--csv`: a row per round, variant and case;
- *   - the table: both sections, each naming the system's primitive.
+ *   - the table: the three sections, each naming the system's primitive.
  * Natively and as a Windows .exe under Wine (--config=mingw). */
 #if defined(_WIN32)
 #define popen _popen
@@ -23,7 +26,18 @@
 #include <string.h>
 
 #define ROUNDS 2
-#define ARGS "--sections cond,once --quick --lock-rounds 2 --lock-ms 5"
+#define ARGS "--sections cond,once,rw --quick --lock-rounds 2 --lock-ms 5"
+
+/* The rw section's system variants here. */
+#if defined(_WIN32)
+#define RW_SYSTEM 1 /* SRWLOCK */
+#elif defined(__GLIBC__)
+#define RW_SYSTEM 2 /* pthread_rwlock_t, default and writer-preferring */
+#else
+#define RW_SYSTEM 1
+#endif
+#define RW_VARIANTS (1 + RW_SYSTEM)
+#define RW_CASES 10 /* T = 1, 2, 4, 8, 16; W = 10, 1000 */
 
 static int failures;
 static const char *bench;
@@ -106,8 +120,9 @@ static void check_json(void) {
   if (!balanced(out)) fail("--json: not one balanced JSON object");
   const char *cond = strstr(out, "\n  \"cond\": {\"default_backend\": ");
   const char *once = strstr(out, "\n  \"once\": {\"default_backend\": ");
-  if (cond == NULL || once == NULL) {
-    fail("--json: no \"cond\" or no \"once\" member");
+  const char *rw = strstr(out, "\n  \"rw\": {\"default_backend\": ");
+  if (cond == NULL || once == NULL || rw == NULL) {
+    fail("--json: no \"cond\", \"once\" or \"rw\" member");
   } else {
     static const char *const cond_keys[] = {"\"pingpong_ns\": {\"tpark\": ",
                                             "\"consumers\": 1,",
@@ -128,9 +143,44 @@ static void check_json(void) {
     int ratios = count(out, "\"ratio\": {\"median\": ");
     if (ratios != 12) fail("--json: %d comparisons, want 12", ratios);
     int samples = count(out, "\"samples\": {\"tpark\": [");
-    if (samples != 12) fail("--json: %d sample sets, want 12", samples);
+    if (samples != 12 + 4 * RW_CASES) {
+      fail("--json: %d sample sets, want %d", samples, 12 + 4 * RW_CASES);
+    }
+    static const char *const rw_keys[] = {
+      "{\"threads\": 1, \"write_every\": 10,",
+      "{\"threads\": 16, \"write_every\": 10,",
+      "{\"threads\": 1, \"write_every\": 1000,",
+      "{\"threads\": 16, \"write_every\": 1000,",
+#if defined(_WIN32)
+      "\"SRWLOCK\": \"SRWLOCK\"",
+      "\"tpark/SRWLOCK\": {\"median\": ",
+#else
+      "\"pthread\": \"pthread_rwlock_t\"",
+      "\"tpark/pthread\": {\"median\": ",
+#endif
+#if defined(__GLIBC__)
+      "\"pthread_wp\": \"pthread_rwlock_t (PREFER_WRITER_NONRECURSIVE_NP)\"",
+      "\"tpark/pthread_wp\": {\"median\": ",
+#endif
+    };
+    for (size_t k = 0; k < sizeof rw_keys / sizeof rw_keys[0]; k++) {
+      if (rw == NULL || strstr(rw, rw_keys[k]) == NULL) fail("\"rw\" lacks %s", rw_keys[k]);
+    }
+    static const char *const rw_measures[] = {
+        "\"ops_per_s\": {\"tpark\": ", "\"writer_worst_wait\": {\"tpark\": ",
+        "\"reader_worst_wait\": {\"tpark\": ", "\"fairness\": {\"tpark\": "};
+    /* Each case: a summary per measure and variant, and one ratio per
+     * system variant. rw is the last member: counting to the end is fine. */
+    for (size_t k = 0; rw != NULL && k < 4; k++) {
+      int n = count(rw, rw_measures[k]);
+      if (n != RW_CASES) fail("\"rw\": %d cases with %s, want %d", n, rw_measures[k], RW_CASES);
+    }
+    int summaries = rw ? count(rw, "\": {\"median\": ") : 0;
+    if (summaries != RW_CASES * (4 * RW_VARIANTS + RW_SYSTEM)) {
+      fail("\"rw\": %d summaries, want %d", summaries, RW_CASES * (4 * RW_VARIANTS + RW_SYSTEM));
+    }
   }
-  printf("--json: cond and once members, 12 comparisons\n");
+  printf("--json: cond, once and rw members\n");
   free(out);
 }
 
@@ -148,6 +198,8 @@ static void check_csv(void) {
       {"\ncond,cond,broadcast,W=", 3 * 2 * ROUNDS},
       {"\nonce,once,done_path,pinned,", 2 * ROUNDS},
       {"\nonce,once,herd,T=", 3 * 2 * ROUNDS},
+      {"\nrw,rwlock,ops_per_s,T=", RW_CASES * RW_VARIANTS * ROUNDS},
+      {"\nrw,rwlock,ops_per_s,T=16 W=1000,tpark,1,", 1},
   };
   if (strncmp(out, "section,subject,measurement,condition,variant,index,value,unit\n", 63) != 0) {
     fail("--csv: no header");
@@ -156,6 +208,17 @@ static void check_csv(void) {
     int n = count(out, rows[k].prefix);
     if (n != rows[k].want)
       fail("--csv: %d rows %s..., want %d", n, rows[k].prefix + 1, rows[k].want);
+  }
+  /* The rw section's other measures: a row for each value a run could
+   * take (a worst wait needs a lock of that kind, in a 5 ms run maybe none). */
+  static const char *const rw_rows[] = {
+      "\nrw,rwlock,writer_worst_wait,T=", "\nrw,rwlock,reader_worst_wait,T=",
+      "\nrw,rwlock,fairness,T="};
+  for (size_t k = 0; k < sizeof rw_rows / sizeof rw_rows[0]; k++) {
+    int n = count(out, rw_rows[k]), most = RW_CASES * RW_VARIANTS * ROUNDS;
+    if (n < most / 2 || n > most) {
+      fail("--csv: %d rows %s..., want %d (at least half)", n, rw_rows[k] + 1, most);
+    }
   }
   printf("--csv: a row per round, variant and case\n");
   free(out);
@@ -169,10 +232,22 @@ static void check_table(void) {
     fail("table: does not start with the cond section: %.60s", out);
   }
   if (strstr(out, "\n== once: tpark_once against ") == NULL) fail("table: no once section");
-  if (strstr(out, "== locks") != NULL || strstr(out, "== summary") != NULL) {
-    fail("table: more than the two sections");
+  const char *rw = strstr(out, "\n== rw: tpark_rwlock against the system's ");
+  if (rw == NULL) {
+    fail("table: no rw section");
+  } else {
+#if defined(_WIN32)
+    const char *system = "   SRWLOCK: SRWLOCK\n";
+#else
+    const char *system = "   pthread: pthread_rwlock_t\n";
+#endif
+    if (strstr(rw, system) == NULL) fail("table: the rw section does not name %s", system);
+    if (count(rw, "\n  T=16 W=1000 ") != 4) fail("table: rw lacks a row of T=16 W=1000");
   }
-  printf("table: the cond and once sections\n");
+  if (strstr(out, "== locks") != NULL || strstr(out, "== summary") != NULL) {
+    fail("table: more than the three sections");
+  }
+  printf("table: the cond, once and rw sections\n");
   free(out);
 }
 
