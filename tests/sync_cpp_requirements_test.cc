@@ -197,6 +197,8 @@ struct trivial_clock {
 static_assert(std_type<tpark::mutex>::ok && timed_lockable<tpark::mutex>::ok, "tpark::mutex");
 static_assert(std_type<tpark::recursive_mutex>::ok && timed_lockable<tpark::recursive_mutex>::ok,
               "tpark::recursive_mutex");
+static_assert(std_type<tpark::shared_mutex>::ok && shared_timed_lockable<tpark::shared_mutex>::ok,
+              "tpark::shared_mutex");
 static_assert(std_type<tpark::condition_variable>::ok &&
                   condition_variable_members<tpark::condition_variable>::ok,
               "tpark::condition_variable");
@@ -210,6 +212,7 @@ static_assert(sizeof(tpark::mutex) == 1, "tpark::mutex is one byte");
 static_assert(sizeof(tpark::once_flag) == 1, "tpark::once_flag is one byte");
 static_assert(sizeof(tpark::condition_variable) == sizeof(tpark_cond), "one pointer");
 static_assert(sizeof(tpark::recursive_mutex) == sizeof(tpark_recursive_mutex), "as the C one");
+static_assert(sizeof(tpark::shared_mutex) == sizeof(void *), "tpark::shared_mutex is one word");
 
 #if __cplusplus >= 202002L
 static_assert(std::chrono::is_clock_v<tpark::clock>, "std::chrono::is_clock (C++20)");
@@ -231,6 +234,7 @@ void add_to(int *n, int k) { *n += k; }
 #endif
 CONSTINIT tpark::mutex global_mutex;
 CONSTINIT tpark::recursive_mutex global_recursive_mutex;
+CONSTINIT tpark::shared_mutex global_shared_mutex;
 CONSTINIT tpark::condition_variable global_cv;
 CONSTINIT tpark::once_flag global_once;
 
@@ -241,10 +245,15 @@ template class std::lock_guard<tpark::mutex>;
 template class std::lock_guard<tpark::recursive_mutex>;
 template class std::unique_lock<tpark::mutex>;
 template class std::unique_lock<tpark::recursive_mutex>;
+template class std::lock_guard<tpark::shared_mutex>;
+template class std::unique_lock<tpark::shared_mutex>;
+#if __cplusplus >= 201402L
+template class std::shared_lock<tpark::shared_mutex>;
+#endif
 
 #if __cplusplus >= 201703L
 template class std::scoped_lock<tpark::mutex>;
-template class std::scoped_lock<tpark::mutex, tpark::recursive_mutex, tpark::mutex>;
+template class std::scoped_lock<tpark::mutex, tpark::recursive_mutex, tpark::shared_mutex>;
 #endif
 
 int main() {
@@ -267,5 +276,15 @@ int main() {
   std::lock(a, b);
   if (!a.owns_lock() || !b.owns_lock()) return 1;
   if (global_cv.wait_for(a, std::chrono::seconds(0)) != std::cv_status::timeout) return 1;
+#if __cplusplus >= 201402L
+  {
+    std::shared_lock<tpark::shared_mutex> r1(global_shared_mutex), r2(global_shared_mutex);
+    if (global_shared_mutex.try_lock()) return 1;  // readers inside
+  }
+#endif
+  {
+    std::unique_lock<tpark::shared_mutex> w(global_shared_mutex);
+    if (global_shared_mutex.try_lock_shared_for(std::chrono::seconds(0))) return 1;
+  }
   return a.owns_lock() ? 0 : 1;
 }

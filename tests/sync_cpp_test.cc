@@ -4,9 +4,9 @@
 // producers and consumers, timeouts of every timed call (on a fake clock:
 // exactly at the deadline, not 1 ns early; for real: never early), huge
 // durations that mean no deadline, another clock's time_point, call_once
-// with throwing attempts, std::lock of several mutexes at once and
-// std::scoped_lock (C++17). After each scenario the lock words are zero. A
-// plain program (no test framework): it stops at the first failed CHECK.
+// with throwing attempts, shared/exclusive exclusion of shared_mutex,
+// std::lock of several mutexes at once and std::scoped_lock (C++17). After each scenario the lock
+// words are zero. A plain program (no test framework): it stops at the first failed CHECK.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +16,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -43,6 +44,9 @@ const std::uint64_t MS = 1000000;
 // The lock words (tpark/mutex.h, tpark/cond.h): zero when free and unwaited.
 bool idle(tpark::mutex &m) {
   return __atomic_load_n(&m.native_handle()->state_, __ATOMIC_SEQ_CST) == 0;
+}
+bool idle(tpark::shared_mutex &l) {
+  return __atomic_load_n(&l.native_handle()->state_, __ATOMIC_SEQ_CST) == 0;
 }
 bool idle(tpark::condition_variable &c) {
   return __atomic_load_n(&c.native_handle()->mutex_, __ATOMIC_SEQ_CST) == nullptr;
@@ -132,6 +136,22 @@ void mutex_timeouts() {
   r.unlock();
   m.unlock();
   CHECK(idle(m));
+
+  // shared_mutex: exclusive and shared, each against a writer inside, and
+  // exclusive against a reader inside.
+  tpark::shared_mutex l;
+  l.lock();
+  times_out_after(5 * MS, [&] { return l.try_lock_for(std::chrono::milliseconds(5)); });
+  times_out_after(5 * MS, [&] { return l.try_lock_shared_for(std::chrono::milliseconds(5)); });
+  times_out_after(3 * MS, [&] {
+    return l.try_lock_shared_until(tpark::clock::now() + std::chrono::milliseconds(3));
+  });
+  l.unlock();
+  l.lock_shared();
+  times_out_after(
+      3 * MS, [&] { return l.try_lock_until(tpark::clock::now() + std::chrono::milliseconds(3)); });
+  l.unlock_shared();
+  CHECK(idle(l));
   // A free mutex is taken even with a deadline already past.
   CHECK(m.try_lock_for(nanoseconds(-1)));
   m.unlock();
@@ -329,6 +349,57 @@ void call_once_throwing() {
   CHECK(attempts == 4 && thrown == 3 && saw == 5);
 }
 
+// ---- shared_mutex: shared and exclusive ----
+
+// Readers share it (two inside at once, and a writer kept out meanwhile);
+// a writer is alone. Many readers and writers through std::shared_lock and
+// std::unique_lock: no reader ever sees a writer inside, no writer sees
+// anyone, and the writers' increments all land.
+void shared_exclusive() {
+  tpark::shared_mutex l;
+  {
+    std::shared_lock<tpark::shared_mutex> r1(l);
+    std::atomic<bool> done(false);
+    std::thread t([&] {
+      std::shared_lock<tpark::shared_mutex> r2(l, std::try_to_lock);
+      CHECK(r2.owns_lock());  // readers share it
+      CHECK(!l.try_lock());   // a writer does not get in
+      done = true;
+    });
+    returns(done);
+    t.join();
+  }
+  CHECK(idle(l));
+
+  std::atomic<int> readers(0), writers(0), bad(0);
+  long value = 0;
+  const int n = 2000;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; w++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < n; i++) {
+        std::unique_lock<tpark::shared_mutex> hold(l);
+        if (writers++ != 0 || readers != 0) bad++;
+        value++;
+        writers--;
+      }
+    });
+  }
+  for (int r = 0; r < 3; r++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < n; i++) {
+        std::shared_lock<tpark::shared_mutex> hold(l);
+        readers++;
+        if (writers != 0 || value < 0) bad++;
+        readers--;
+      }
+    });
+  }
+  for (auto &t : threads) t.join();
+  CHECK(bad == 0 && value == 2 * n);
+  CHECK(idle(l));
+}
+
 // ---- several mutexes at once ----
 
 void lock_several() {
@@ -397,6 +468,7 @@ int main(int argc, char **argv) {
   scenario("huge durations are no deadline", huge_durations);
   scenario("queue: exactly once", queue_exactly_once);
   scenario("call_once: throwing attempts", call_once_throwing);
+  scenario("shared_mutex: shared and exclusive", shared_exclusive);
   scenario("std::lock, std::scoped_lock", lock_several);
   scenario("recursive_mutex", recursive);
   std::printf("all passed on %s (C++ %ld)\n", argv[1], (long)__cplusplus);

@@ -70,6 +70,7 @@
 #include "tpark/lot.h"
 #include "tpark/mutex.h"
 #include "tpark/once.h"
+#include "tpark/rwlock.h"
 #include "tpark/tpark.h"
 
 namespace tpark {
@@ -252,6 +253,56 @@ class recursive_mutex {
 
  private:
   tpark_recursive_mutex r_;
+};
+
+// ---- tpark::shared_mutex ----
+
+// tpark_rwlock (tpark/rwlock.h): one word, task-fair (a writer waits only
+// for the readers it found inside; readers that come after it wait behind
+// it). SharedTimedLockable: std::shared_timed_mutex's members, so
+// std::shared_lock (C++14) and std::unique_lock work with it. Not
+// recursive in any way: a thread must not take a shared lock it already
+// holds (a writer arriving in between makes that a deadlock). The rwlock's
+// upgradable reads are in the C API (native_handle()).
+class shared_mutex {
+ public:
+  typedef tpark_rwlock *native_handle_type;
+
+  constexpr shared_mutex() noexcept : l_() {}
+  ~shared_mutex() { detail::forget_lock(this); }
+  shared_mutex(const shared_mutex &) = delete;
+  shared_mutex &operator=(const shared_mutex &) = delete;
+
+  // Exclusive.
+  void lock() noexcept { tpark_rwlock_write_lock(&l_); }
+  bool try_lock() noexcept { return tpark_rwlock_write_trylock(&l_); }
+  void unlock() noexcept { tpark_rwlock_write_unlock(&l_); }
+  template <class Rep, class Period>
+  bool try_lock_for(const std::chrono::duration<Rep, Period> &d) {
+    return tpark_rwlock_write_lock_until(&l_, detail::deadline_after(d));
+  }
+  template <class Clock, class Duration>
+  bool try_lock_until(const std::chrono::time_point<Clock, Duration> &t) {
+    return tpark_rwlock_write_lock_until(&l_, detail::deadline_at(t));
+  }
+
+  // Shared.
+  void lock_shared() noexcept { tpark_rwlock_read_lock(&l_); }
+  bool try_lock_shared() noexcept { return tpark_rwlock_read_trylock(&l_); }
+  void unlock_shared() noexcept { tpark_rwlock_read_unlock(&l_); }
+  template <class Rep, class Period>
+  bool try_lock_shared_for(const std::chrono::duration<Rep, Period> &d) {
+    return tpark_rwlock_read_lock_until(&l_, detail::deadline_after(d));
+  }
+  template <class Clock, class Duration>
+  bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration> &t) {
+    return tpark_rwlock_read_lock_until(&l_, detail::deadline_at(t));
+  }
+
+  native_handle_type native_handle() noexcept { return &l_; }
+
+ private:
+  tpark_rwlock l_;
 };
 
 // ---- tpark::condition_variable ----
