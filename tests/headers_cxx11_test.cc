@@ -13,6 +13,7 @@
 #include "tpark/observed.h"
 #include "tpark/once.h"
 #include "tpark/rwlock.h"
+#include "tpark/sync.hpp"
 #include "tpark/tpark.h"
 #include "tpark/wait.h"
 

@@ -1,0 +1,1 @@
+../sync_cpp_example_test.cc
