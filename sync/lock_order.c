@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked_internal.h"
 #include "core/internal.h"
 #include "sync/lock_checks.h"
 #include "sync/mutex_internal.h"
@@ -241,7 +242,7 @@ bool tpark__checked_add_edge(const void *from, tpark__lock_kind from_kind, const
 }
 
 void tpark_checked_label(const void *lock, const char *name) {
-  if (lock == NULL) return;
+  if (lock == NULL || !tpark__checked_mode_on()) return;
   lock_graph();
   uint32_t i = name != NULL ? find_or_add(lock) : find(lock);
   if (i != NONE) {
@@ -255,7 +256,7 @@ void tpark_checked_label(const void *lock, const char *name) {
 }
 
 void tpark_checked_forget(const void *lock) {
-  if (lock == NULL) return;
+  if (lock == NULL || !tpark__checked_mode_on()) return;
   lock_graph();
   uint32_t i = find(lock);
   if (i != NONE) {

@@ -131,7 +131,9 @@ void tpark_checked_label(const void *lock, const char *name);
  * lock-order graph. Call it before a lock's memory is freed or reused for
  * another lock (not needed for locks that live as long as the process):
  * otherwise the new lock inherits the old one's orders, and an order that
- * the new lock never had could be reported. The lock must not be held. */
+ * the new lock never had could be reported. The lock must not be held.
+ * tpark/sync.hpp's destructors call it. Outside checked mode it returns at
+ * once. */
 void tpark_checked_forget(const void *lock);
 
 /* Describes the threads deadlocked right now: a cycle of threads each
