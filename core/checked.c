@@ -515,6 +515,10 @@ tpark_status tpark__checked_default(const tpark_backend **b) {
 
 void tpark__checked_mode_reset(void) { __atomic_store_n(&mode, MODE_UNREAD, __ATOMIC_RELEASE); }
 
+bool tpark__checked_mode_on(void) { return checked_mode() == MODE_ON; }
+
+uint64_t tpark__checked_thread(void) { return me(); }
+
 /* ---- counters for tests ---------------------------------------------------- */
 
 size_t tpark__checked_tracked(void) {

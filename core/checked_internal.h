@@ -4,6 +4,9 @@
 #ifndef TPARK_CORE_CHECKED_INTERNAL_H
 #define TPARK_CORE_CHECKED_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "tpark/backend.h"
 
 /* The checked backends' prepare_park: tpark_init_with compares with it to
@@ -21,5 +24,13 @@ void tpark__checked_init(const tpark_backend *b, tpark_parker *p);
  * tpark__checked_mode_reset. */
 tpark_status tpark__checked_default(const tpark_backend **b);
 void tpark__checked_mode_reset(void);
+
+/* True when TPARK_CHECKED is "1" (read as tpark__checked_default reads it):
+ * checked mode for locks (sync/lock_checks.c) asks once, at load. */
+bool tpark__checked_mode_on(void);
+
+/* The calling thread's number in checked mode's messages: 1, 2, ... in the
+ * order threads first needed one, never reused. */
+uint64_t tpark__checked_thread(void);
 
 #endif /* TPARK_CORE_CHECKED_INTERNAL_H */

@@ -29,6 +29,11 @@ typedef struct tpark__thread {
   bool grow_pending;
   /* On the caller's stack for one call: the thread is exiting. */
   bool temporary;
+  /* Checked mode for locks (sync/lock_checks.c): its record of this thread,
+   * NULL until it needs one; and the key-destructor rounds the thread's exit
+   * has been through (tpark__thread_set_exit_hook). */
+  void *lock_checks;
+  unsigned exit_rounds;
 } tpark__thread;
 
 /* The calling thread's data, created on its first call (aborts when out of
@@ -38,6 +43,15 @@ typedef struct tpark__thread {
  * temporary for one call (core/thread.c says why). Either way, end the use
  * with tpark__thread_done. */
 tpark__thread *tpark__thread_get(tpark__thread *spare);
+
+/* What happens to a thread's data at the thread's exit, beyond freeing it:
+ * checked mode for locks sets a hook (once, at load). The key's destructor
+ * calls it in the exiting thread, with the data and the round (1, 2, ...:
+ * the data is kept through a round whenever the hook returns true, and the
+ * destructor runs again in the next round, as POSIX allows up to
+ * PTHREAD_DESTRUCTOR_ITERATIONS times); false frees the data. Another key's
+ * destructor that runs after tpark's in a round still finds the data. */
+void tpark__thread_set_exit_hook(bool (*hook)(tpark__thread *t, unsigned round));
 
 /* Uncounts a temporary (tpark__thread_done). */
 void tpark__thread_uncount(void);

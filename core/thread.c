@@ -69,9 +69,20 @@ static bool exiting(void) { return exiting_flag; }
 static void set_exiting(void) { exiting_flag = true; }
 #endif
 
+static bool (*exit_hook)(tpark__thread *t, unsigned round); /* atomic */
+
+void tpark__thread_set_exit_hook(bool (*hook)(tpark__thread *t, unsigned round)) {
+  __atomic_store_n(&exit_hook, hook, __ATOMIC_RELEASE);
+}
+
 /* At thread exit. Nothing can reference t: a thread exits only when it is
- * not parked, and a woken thread is out of every queue. */
-static void release(void *t) {
+ * not parked, and a woken thread is out of every queue. Kept for another
+ * round when the exit hook asks (the key set again: the implementation calls
+ * this destructor again in its next round). */
+static void release(void *p) {
+  tpark__thread *t = p;
+  bool (*hook)(tpark__thread *, unsigned) = __atomic_load_n(&exit_hook, __ATOMIC_ACQUIRE);
+  if (hook != NULL && hook(t, ++t->exit_rounds) && pthread_setspecific(key, t) == 0) return;
   free(t);
   __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
   set_exiting();

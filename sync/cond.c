@@ -23,12 +23,19 @@
  * where a requeue makes them take it one by one, each woken by the unlock
  * of the one before (2 to 3 times slower with 16 and 64 waiters in a busy
  * run; in a quiet one level at 16 and 64, faster only with 4). The
- * figures: docs/performance.md. */
+ * figures: docs/performance.md.
+ *
+ * The mutex is released and taken back with the unobserved
+ * tpark__mutex_release/_acquire: while something observes every lock
+ * operation (sync/observe.h), a wait reports itself as COND_WAIT, then the
+ * relock as LOCK and LOCKED of the mutex (a requeued waiter handed the mutex
+ * acquires it without a call), then COND_WOKEN. */
 #include "tpark/cond.h"
 
 #include "core/internal.h"
 #include "core/lot_internal.h"
 #include "sync/mutex_internal.h"
+#include "sync/observe.h"
 
 #define LOCKED TPARK__MUTEX_LOCKED
 #define PARKED TPARK__MUTEX_PARKED
@@ -69,7 +76,7 @@ static bool wait_validate(void *ctx) {
 }
 
 /* Queued: a notifier can find us, so the mutex may go. */
-static void wait_before_sleep(void *ctx) { tpark_mutex_unlock(((wait_ctx *)ctx)->m); }
+static void wait_before_sleep(void *ctx) { tpark__mutex_release(((wait_ctx *)ctx)->m); }
 
 /* Under the bucket lock of the key we were parked on at the end. */
 static void wait_timed_out(void *ctx, const void *key, bool was_last) {
@@ -85,20 +92,64 @@ static void wait_timed_out(void *ctx, const void *key, bool was_last) {
   }
 }
 
+static void report(tpark__lock_op op, tpark_cond *c, tpark_mutex *m, tpark_instant deadline,
+                   bool ok) {
+  tpark__lock_event e = {
+      .op = op,
+      .kind = TPARK__LOCK_COND,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags = deadline != TPARK_NEVER ? TPARK__OBSERVE_TIMED : 0u,
+      .ok = ok,
+      .lock = c,
+      .other = m,
+      .conflict = op == TPARK__OP_COND_MISMATCH ? waiters_mutex(c) : NULL,
+      .deadline = deadline,
+      .call = deadline != TPARK_NEVER ? "tpark_cond_wait_until" : "tpark_cond_wait",
+  };
+  tpark__observe(&e);
+}
+
+/* The relock of an observed wait: m's LOCK and LOCKED. */
+static void relock_observed(tpark_mutex *m, bool handed_over, bool timed) {
+  tpark__lock_event e = {
+      .op = TPARK__OP_LOCK,
+      .kind = TPARK__LOCK_MUTEX,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags = TPARK__OBSERVE_RELOCK,
+      .lock = m,
+      .deadline = TPARK_NEVER,
+      .call = timed ? "tpark_cond_wait_until" : "tpark_cond_wait",
+  };
+  tpark__observe(&e);
+  e.ok = handed_over || tpark__mutex_acquire(m, TPARK_NEVER);
+  e.op = TPARK__OP_LOCKED;
+  tpark__observe(&e);
+}
+
 bool tpark_cond_wait_until(tpark_cond *c, tpark_mutex *m, tpark_instant deadline) {
+  bool observed = tpark__observed();
+  if (observed) report(TPARK__OP_COND_WAIT, c, m, deadline, false);
   wait_ctx w = {c, m, false, false};
   last_waited = c;
   tpark_lot_park_result r = tpark_lot_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
                                            TPARK_LOT_DEFAULT_PARK_TOKEN, deadline);
   if (w.bad_mutex) {
+    if (observed) report(TPARK__OP_COND_MISMATCH, c, m, deadline, false);
     tpark__fatal(
         "tpark_cond_wait: condition variable %p waited on with mutex %p while its waiters use "
         "mutex %p",
         (void *)c, (void *)m, (void *)waiters_mutex(c));
   }
   /* Requeued, then handed the mutex by its unlock: we hold it already. */
-  if (r.status != TPARK_LOT_UNPARKED || r.unpark_token != TOKEN_HANDOFF) tpark_mutex_lock(m);
-  return r.status == TPARK_LOT_UNPARKED || w.requeued;
+  bool handed_over = r.status == TPARK_LOT_UNPARKED && r.unpark_token == TOKEN_HANDOFF;
+  bool notified = r.status == TPARK_LOT_UNPARKED || w.requeued;
+  if (observed) {
+    relock_observed(m, handed_over, deadline != TPARK_NEVER);
+    report(TPARK__OP_COND_WOKEN, c, m, deadline, notified);
+  } else if (!handed_over) {
+    tpark__mutex_acquire(m, TPARK_NEVER);
+  }
+  return notified;
 }
 
 void tpark_cond_wait(tpark_cond *c, tpark_mutex *m) { tpark_cond_wait_until(c, m, TPARK_NEVER); }
@@ -137,7 +188,21 @@ static uintptr_t moved_one(void *ctx, tpark_lot_requeue_op op, tpark_lot_unpark_
   return woken_one(ctx, r);
 }
 
+static void report_notify(tpark_cond *c, bool all) {
+  tpark__lock_event e = {
+      .op = TPARK__OP_COND_NOTIFY,
+      .kind = TPARK__LOCK_COND,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags = all ? TPARK__OBSERVE_ALL : 0u,
+      .lock = c,
+      .deadline = TPARK_NEVER,
+      .call = all ? "tpark_cond_notify_all" : "tpark_cond_notify_one",
+  };
+  tpark__observe(&e);
+}
+
 bool tpark_cond_notify_one(tpark_cond *c) {
+  if (tpark__observed()) report_notify(c, false);
   tpark_mutex *m = waiters_mutex(c);
   if (m == NULL) return false; /* nobody waits */
   notify_ctx n = {c, m};
@@ -155,6 +220,7 @@ static uintptr_t woken_all(void *ctx, tpark_lot_unpark_result r) {
 }
 
 size_t tpark_cond_notify_all(tpark_cond *c) {
+  if (tpark__observed()) report_notify(c, true);
   if (waiters_mutex(c) == NULL) return 0;
   return tpark_lot_unpark_filter(c, NULL, woken_all, c).unparked_threads;
 }

@@ -11,11 +11,17 @@
  * the anchors harness (docs/performance.md has the variants and figures):
  * spin while nobody is parked, 3 rounds of 2, 4 and 8 pause instructions
  * then 7 yields, then park; every unlock that finds PARKED wakes one thread;
- * the lot's fair timer (0 to 1 ms) turns an unlock into a handoff. */
+ * the lot's fair timer (0 to 1 ms) turns an unlock into a handoff.
+ *
+ * While an observer watches every lock operation (sync/observe.h), the
+ * out-of-line functions report each one around the same work; the other
+ * locks of sync/ use tpark__mutex_acquire/_release (sync/mutex_internal.h),
+ * which report nothing. */
 #include "tpark/mutex.h"
 
 #include "core/lot_internal.h"
 #include "sync/mutex_internal.h"
+#include "sync/observe.h"
 
 #define LOCKED TPARK__MUTEX_LOCKED
 #define PARKED TPARK__MUTEX_PARKED
@@ -40,7 +46,7 @@ static void timed_out(void *ctx, const void *key, bool was_last) {
   }
 }
 
-bool tpark__mutex_lock_slow(tpark_mutex *m, tpark_instant deadline) {
+static bool lock_slow(tpark_mutex *m, tpark_instant deadline) {
   tpark__spin spin = {0};
   unsigned char s = load(m);
   for (;;) {
@@ -68,7 +74,41 @@ bool tpark__mutex_lock_slow(tpark_mutex *m, tpark_instant deadline) {
   }
 }
 
-bool tpark__mutex_trylock_slow(tpark_mutex *m) { return tpark__mutex_trylock_fast(m); }
+bool tpark__mutex_acquire(tpark_mutex *m, tpark_instant deadline) {
+  return tpark__mutex_lock_fast(m) || lock_slow(m, deadline);
+}
+
+/* An acquisition while observed: LOCK, the attempt, LOCKED. */
+static bool observed_lock(tpark_mutex *m, tpark_instant deadline, bool try_only) {
+  tpark__lock_event e = {
+      .op = TPARK__OP_LOCK,
+      .kind = TPARK__LOCK_MUTEX,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags = try_only                  ? TPARK__OBSERVE_TRY
+               : deadline != TPARK_NEVER ? TPARK__OBSERVE_TIMED
+                                         : 0u,
+      .lock = m,
+      .deadline = try_only ? TPARK_NEVER : deadline,
+      .call = try_only                  ? "tpark_mutex_trylock"
+              : deadline != TPARK_NEVER ? "tpark_mutex_lock_until"
+                                        : "tpark_mutex_lock",
+  };
+  tpark__observe(&e);
+  e.ok = try_only ? tpark__mutex_trylock_fast(m) : lock_slow(m, deadline);
+  e.op = TPARK__OP_LOCKED;
+  tpark__observe(&e);
+  return e.ok;
+}
+
+bool tpark__mutex_lock_slow(tpark_mutex *m, tpark_instant deadline) {
+  if (tpark__observed()) return observed_lock(m, deadline, false);
+  return lock_slow(m, deadline);
+}
+
+bool tpark__mutex_trylock_slow(tpark_mutex *m) {
+  if (tpark__observed()) return observed_lock(m, TPARK_NEVER, true);
+  return tpark__mutex_trylock_fast(m);
+}
 
 struct unlock_ctx {
   tpark_mutex *m;
@@ -101,6 +141,27 @@ static void unlock(tpark_mutex *m, bool force_fair) {
   tpark_lot_unpark_one(m, unlock_callback, &u);
 }
 
-void tpark__mutex_unlock_slow(tpark_mutex *m) { unlock(m, false); }
+void tpark__mutex_release(tpark_mutex *m) { unlock(m, false); }
 
-void tpark_mutex_unlock_fair(tpark_mutex *m) { unlock(m, true); }
+static void observed_unlock(tpark_mutex *m, bool fair) {
+  tpark__lock_event e = {
+      .op = TPARK__OP_UNLOCK,
+      .kind = TPARK__LOCK_MUTEX,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags = fair ? TPARK__OBSERVE_FAIR : 0u,
+      .lock = m,
+      .deadline = TPARK_NEVER,
+      .call = fair ? "tpark_mutex_unlock_fair" : "tpark_mutex_unlock",
+  };
+  tpark__observe(&e);
+}
+
+void tpark__mutex_unlock_slow(tpark_mutex *m) {
+  if (tpark__observed()) observed_unlock(m, false);
+  unlock(m, false);
+}
+
+void tpark_mutex_unlock_fair(tpark_mutex *m) {
+  if (tpark__observed()) observed_unlock(m, true);
+  unlock(m, true);
+}

@@ -38,6 +38,7 @@
 
 #include "core/internal.h"
 #include "core/lot_internal.h"
+#include "sync/observe.h"
 
 #define PARKED TPARK__RWLOCK_PARKED
 #define WRITER_PARKED TPARK__RWLOCK_WRITER_PARKED
@@ -280,15 +281,14 @@ static bool lock_exclusive(tpark_rwlock *l, tpark_instant deadline) {
   return wait_for_readers(l, deadline, 0);
 }
 
-void tpark__rwlock_write_lock_slow(tpark_rwlock *l) { lock_exclusive(l, TPARK_NEVER); }
-
-bool tpark_rwlock_write_trylock(tpark_rwlock *l) {
+static bool raw_write_trylock(tpark_rwlock *l, tpark_instant deadline) {
+  (void)deadline;
   uintptr_t s = 0;
   return __atomic_compare_exchange_n(&l->state_, &s, WRITER, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED);
 }
 
-bool tpark_rwlock_write_lock_until(tpark_rwlock *l, tpark_instant deadline) {
+static bool raw_write_lock_until(tpark_rwlock *l, tpark_instant deadline) {
   uintptr_t s = 0;
   if (cas(l, &s, WRITER, __ATOMIC_ACQUIRE)) return true;
   return lock_exclusive(l, deadline);
@@ -307,7 +307,7 @@ static uintptr_t update_write_unlock(wake_ctx *w, tpark_lot_unpark_result r) {
   }
 }
 
-void tpark__rwlock_write_unlock_slow(tpark_rwlock *l) {
+static void raw_write_unlock(tpark_rwlock *l) {
   /* Retreating readers, or a stale WRITER_PARKED (set by this writer while
    * it waited; the last reader clears it, maybe only now): release. */
   uintptr_t s = load(l);
@@ -330,7 +330,7 @@ static uintptr_t update_downgrade(wake_ctx *w, tpark_lot_unpark_result r) {
   }
 }
 
-void tpark_rwlock_downgrade(tpark_rwlock *l) {
+static void raw_downgrade(tpark_rwlock *l) {
   uintptr_t s = WRITER;
   if (cas(l, &s, ONE_READER, __ATOMIC_RELEASE)) return;
   while (!(s & PARKED)) {
@@ -345,27 +345,24 @@ static bool lock_shared(tpark_rwlock *l, tpark_instant deadline) {
   return lock_common(l, deadline, TOKEN_SHARED, try_shared, WRITER);
 }
 
-void tpark__rwlock_read_lock_slow(tpark_rwlock *l) { lock_shared(l, TPARK_NEVER); }
-
 /* The inline read lock added itself to a word with WRITER set: out again,
  * as an unlock (the writer may be waiting for this very count to drop),
  * then the usual way in, which looks before it adds. */
+static void raw_read_unlock(tpark_rwlock *l);
+
 void tpark__rwlock_read_lock_retreat(tpark_rwlock *l) {
-  tpark__rwlock_read_unlock_slow(l);
+  raw_read_unlock(l);
   lock_shared(l, TPARK_NEVER);
 }
 
-bool tpark_rwlock_read_trylock(tpark_rwlock *l) {
+static bool raw_read_trylock(tpark_rwlock *l, tpark_instant deadline) {
+  (void)deadline;
   uintptr_t s = load(l);
   for (;;) {
     if (s & WRITER) return false;
     check_readers(s);
     if (cas(l, &s, s + ONE_READER, __ATOMIC_ACQUIRE)) return true;
   }
-}
-
-bool tpark_rwlock_read_lock_until(tpark_rwlock *l, tpark_instant deadline) {
-  return lock_shared(l, deadline);
 }
 
 /* Under the bucket lock of address + 1. Cleared also when the writer is not
@@ -381,7 +378,7 @@ void tpark__rwlock_unpark_writer(tpark_rwlock *l) {
   tpark_lot_unpark_one(drain_key(l), update_writer_woken, l);
 }
 
-void tpark__rwlock_read_unlock_slow(tpark_rwlock *l) {
+static void raw_read_unlock(tpark_rwlock *l) {
   uintptr_t s = __atomic_fetch_sub(&l->state_, ONE_READER, __ATOMIC_RELEASE);
   if ((s & (READERS_MASK | WRITER_PARKED)) == (ONE_READER | WRITER_PARKED)) {
     tpark__rwlock_unpark_writer(l);
@@ -394,19 +391,14 @@ static bool lock_upgradable(tpark_rwlock *l, tpark_instant deadline) {
   return lock_common(l, deadline, TOKEN_UPGRADABLE, try_upgradable, WRITER | UPGRADABLE);
 }
 
-void tpark_rwlock_upgradable_lock(tpark_rwlock *l) { lock_upgradable(l, TPARK_NEVER); }
-
-bool tpark_rwlock_upgradable_trylock(tpark_rwlock *l) {
+static bool raw_upgradable_trylock(tpark_rwlock *l, tpark_instant deadline) {
+  (void)deadline;
   uintptr_t s = load(l);
   for (;;) {
     if (s & (WRITER | UPGRADABLE)) return false;
     check_readers(s);
     if (cas(l, &s, s + (ONE_READER | UPGRADABLE), __ATOMIC_ACQUIRE)) return true;
   }
-}
-
-bool tpark_rwlock_upgradable_lock_until(tpark_rwlock *l, tpark_instant deadline) {
-  return lock_upgradable(l, deadline);
 }
 
 /* Readers may come and go while this runs: compare-and-swap loops. */
@@ -420,7 +412,7 @@ static uintptr_t update_upgradable_unlock(wake_ctx *w, tpark_lot_unpark_result r
   }
 }
 
-void tpark_rwlock_upgradable_unlock(tpark_rwlock *l) {
+static void raw_upgradable_unlock(tpark_rwlock *l) {
   uintptr_t s = load(l);
   while (!(s & PARKED)) {
     if (cas(l, &s, s - (ONE_READER | UPGRADABLE), __ATOMIC_RELEASE)) return;
@@ -428,9 +420,8 @@ void tpark_rwlock_upgradable_unlock(tpark_rwlock *l) {
   wake_queue(l, 0, false, update_upgradable_unlock);
 }
 
-void tpark_rwlock_upgrade(tpark_rwlock *l) { tpark_rwlock_upgrade_until(l, TPARK_NEVER); }
-
-bool tpark_rwlock_try_upgrade(tpark_rwlock *l) {
+static bool raw_try_upgrade(tpark_rwlock *l, tpark_instant deadline) {
+  (void)deadline;
   uintptr_t s = load(l);
   for (;;) {
     if ((s & READERS_MASK) != ONE_READER) return false;
@@ -438,10 +429,132 @@ bool tpark_rwlock_try_upgrade(tpark_rwlock *l) {
   }
 }
 
-bool tpark_rwlock_upgrade_until(tpark_rwlock *l, tpark_instant deadline) {
+static bool raw_upgrade_until(tpark_rwlock *l, tpark_instant deadline) {
   /* WRITER now keeps new readers out; then the others inside must leave. */
   uintptr_t s =
       __atomic_fetch_sub(&l->state_, (ONE_READER | UPGRADABLE) - WRITER, __ATOMIC_ACQUIRE);
   if ((s & READERS_MASK) == ONE_READER) return true;
   return wait_for_readers(l, deadline, ONE_READER | UPGRADABLE);
+}
+
+/* ---- the entry points: each operation reported while observed -------------
+ *
+ * While something observes every lock operation (sync/observe.h), each
+ * acquisition is reported as LOCK and LOCKED around the attempt (an upgrade
+ * with UPGRADE), each release as UNLOCK with the mode released, a downgrade
+ * as DOWNGRADE; the inline fast paths (tpark/rwlock.h) come here then. */
+
+typedef bool (*attempt_fn)(tpark_rwlock *l, tpark_instant deadline);
+
+static bool acquire(tpark_rwlock *l, attempt_fn attempt, tpark__lock_mode mode, unsigned flags,
+                    tpark_instant deadline, const char *call) {
+  if (!tpark__observed()) return attempt(l, deadline);
+  if (deadline != TPARK_NEVER && !(flags & TPARK__OBSERVE_TRY)) flags |= TPARK__OBSERVE_TIMED;
+  tpark__lock_event e = {
+      .op = TPARK__OP_LOCK,
+      .kind = TPARK__LOCK_RWLOCK,
+      .mode = mode,
+      .flags = flags,
+      .lock = l,
+      .deadline = flags & TPARK__OBSERVE_TIMED ? deadline : TPARK_NEVER,
+      .call = call,
+  };
+  tpark__observe(&e);
+  e.ok = attempt(l, deadline);
+  e.op = TPARK__OP_LOCKED;
+  tpark__observe(&e);
+  return e.ok;
+}
+
+static void release(tpark_rwlock *l, void (*raw)(tpark_rwlock *l), tpark__lock_op op,
+                    tpark__lock_mode mode, const char *call) {
+  if (tpark__observed()) {
+    tpark__lock_event e = {
+        .op = op,
+        .kind = TPARK__LOCK_RWLOCK,
+        .mode = mode,
+        .lock = l,
+        .deadline = TPARK_NEVER,
+        .call = call,
+    };
+    tpark__observe(&e);
+  }
+  raw(l);
+}
+
+#define EXCLUSIVE_MODE TPARK__MODE_EXCLUSIVE
+#define SHARED_MODE TPARK__MODE_SHARED
+#define UPGRADABLE_MODE TPARK__MODE_UPGRADABLE
+#define TRY TPARK__OBSERVE_TRY
+#define UPGRADE TPARK__OBSERVE_UPGRADE
+
+void tpark__rwlock_write_lock_slow(tpark_rwlock *l) {
+  acquire(l, lock_exclusive, EXCLUSIVE_MODE, 0, TPARK_NEVER, "tpark_rwlock_write_lock");
+}
+
+bool tpark_rwlock_write_trylock(tpark_rwlock *l) {
+  return acquire(l, raw_write_trylock, EXCLUSIVE_MODE, TRY, TPARK_NEVER,
+                 "tpark_rwlock_write_trylock");
+}
+
+bool tpark_rwlock_write_lock_until(tpark_rwlock *l, tpark_instant deadline) {
+  return acquire(l, raw_write_lock_until, EXCLUSIVE_MODE, 0, deadline,
+                 "tpark_rwlock_write_lock_until");
+}
+
+void tpark__rwlock_write_unlock_slow(tpark_rwlock *l) {
+  release(l, raw_write_unlock, TPARK__OP_UNLOCK, EXCLUSIVE_MODE, "tpark_rwlock_write_unlock");
+}
+
+void tpark_rwlock_downgrade(tpark_rwlock *l) {
+  release(l, raw_downgrade, TPARK__OP_DOWNGRADE, SHARED_MODE, "tpark_rwlock_downgrade");
+}
+
+void tpark__rwlock_read_lock_slow(tpark_rwlock *l) {
+  acquire(l, lock_shared, SHARED_MODE, 0, TPARK_NEVER, "tpark_rwlock_read_lock");
+}
+
+bool tpark_rwlock_read_trylock(tpark_rwlock *l) {
+  return acquire(l, raw_read_trylock, SHARED_MODE, TRY, TPARK_NEVER, "tpark_rwlock_read_trylock");
+}
+
+bool tpark_rwlock_read_lock_until(tpark_rwlock *l, tpark_instant deadline) {
+  return acquire(l, lock_shared, SHARED_MODE, 0, deadline, "tpark_rwlock_read_lock_until");
+}
+
+void tpark__rwlock_read_unlock_slow(tpark_rwlock *l) {
+  release(l, raw_read_unlock, TPARK__OP_UNLOCK, SHARED_MODE, "tpark_rwlock_read_unlock");
+}
+
+void tpark_rwlock_upgradable_lock(tpark_rwlock *l) {
+  acquire(l, lock_upgradable, UPGRADABLE_MODE, 0, TPARK_NEVER, "tpark_rwlock_upgradable_lock");
+}
+
+bool tpark_rwlock_upgradable_trylock(tpark_rwlock *l) {
+  return acquire(l, raw_upgradable_trylock, UPGRADABLE_MODE, TRY, TPARK_NEVER,
+                 "tpark_rwlock_upgradable_trylock");
+}
+
+bool tpark_rwlock_upgradable_lock_until(tpark_rwlock *l, tpark_instant deadline) {
+  return acquire(l, lock_upgradable, UPGRADABLE_MODE, 0, deadline,
+                 "tpark_rwlock_upgradable_lock_until");
+}
+
+void tpark_rwlock_upgradable_unlock(tpark_rwlock *l) {
+  release(l, raw_upgradable_unlock, TPARK__OP_UNLOCK, UPGRADABLE_MODE,
+          "tpark_rwlock_upgradable_unlock");
+}
+
+void tpark_rwlock_upgrade(tpark_rwlock *l) {
+  acquire(l, raw_upgrade_until, EXCLUSIVE_MODE, UPGRADE, TPARK_NEVER, "tpark_rwlock_upgrade");
+}
+
+bool tpark_rwlock_try_upgrade(tpark_rwlock *l) {
+  return acquire(l, raw_try_upgrade, EXCLUSIVE_MODE, UPGRADE | TRY, TPARK_NEVER,
+                 "tpark_rwlock_try_upgrade");
+}
+
+bool tpark_rwlock_upgrade_until(tpark_rwlock *l, tpark_instant deadline) {
+  return acquire(l, raw_upgrade_until, EXCLUSIVE_MODE, UPGRADE, deadline,
+                 "tpark_rwlock_upgrade_until");
 }

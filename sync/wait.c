@@ -1,12 +1,30 @@
 /* Wait on address (tpark/wait.h): the default backend's native address wait
- * when it has one, else the parking lot keyed by the address. */
+ * when it has one, else the parking lot keyed by the address. Reported to
+ * the observers of sync/observe.h (the schedule explorer's synchronisation
+ * points) when there are any. */
 #include "tpark/wait.h"
 
 #include <string.h>
 
 #include "core/internal.h"
 #include "core/lot_internal.h"
+#include "sync/observe.h"
 #include "tpark/backend.h"
+
+static void report(tpark__lock_op op, volatile void *addr, tpark_instant deadline, bool all,
+                   const char *call) {
+  tpark__lock_event e = {
+      .op = op,
+      .kind = TPARK__LOCK_ADDRESS,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .flags =
+          (deadline != TPARK_NEVER ? TPARK__OBSERVE_TIMED : 0u) | (all ? TPARK__OBSERVE_ALL : 0u),
+      .lock = (const void *)addr,
+      .deadline = deadline,
+      .call = call,
+  };
+  tpark__observe(&e);
+}
 
 static const tpark_backend *native(const tpark_backend *b) {
   return b->abi_version >= 2 && b->wait_on_address != NULL ? b : NULL;
@@ -55,6 +73,8 @@ bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size
   if (size != 1 && size != 2 && size != 4 && size != 8) BAD_CALL("bad size", size);
   if (addr == NULL || compare == NULL) BAD_CALL("NULL address or compare value", size);
   if ((uintptr_t)addr % size != 0) BAD_CALL("address not aligned to size", size);
+  if (tpark__observed())
+    report(TPARK__OP_ADDRESS_WAIT, addr, deadline, false, "tpark_wait_on_address");
   struct wait_ctx w = {addr, compare, size};
   /* Already different: one load, and no bucket lock, thread data or backend
    * call. */
@@ -68,6 +88,9 @@ bool tpark_wait_on_address(volatile void *addr, const void *compare, size_t size
 
 void tpark_wake_by_address_single(void *addr) {
   if (addr == NULL) return;
+  if (tpark__observed()) {
+    report(TPARK__OP_ADDRESS_WAKE, addr, TPARK_NEVER, false, "tpark_wake_by_address_single");
+  }
   const tpark_backend *b = native(tpark__lot_backend());
   if (b != NULL) {
     b->wake_by_address(b, addr, false);
@@ -78,6 +101,9 @@ void tpark_wake_by_address_single(void *addr) {
 
 void tpark_wake_by_address_all(void *addr) {
   if (addr == NULL) return;
+  if (tpark__observed()) {
+    report(TPARK__OP_ADDRESS_WAKE, addr, TPARK_NEVER, true, "tpark_wake_by_address_all");
+  }
   const tpark_backend *b = native(tpark__lot_backend());
   if (b != NULL) {
     b->wake_by_address(b, addr, true);

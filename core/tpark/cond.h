@@ -28,8 +28,9 @@
  * time; after every waiter has left (notified or timed out) it may be used
  * with another. Waiting with a second mutex while the first one's waiters
  * remain is a programming error: the wait prints what was wrong to stderr
- * and aborts, with the mutex still held (checked mode, tpark/checked.h, will
- * name both). Any memory zeroed is a condition variable nobody waits on; no
+ * and aborts, with the mutex still held (checked mode for locks, tpark/checked.h,
+ * names both; it also reports a wait without the mutex held). Any memory
+ * zeroed is a condition variable nobody waits on; no
  * destructor: the memory may be reused once no thread waits on it. It must
  * not be copied while in use. Deadlines are instants on the default
  * backend's clock (tpark_lot_now(), tpark_lot_deadline()), so the mock drives

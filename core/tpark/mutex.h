@@ -15,7 +15,8 @@
  *   tpark_mutex_lock(&m);  ...  tpark_mutex_unlock(&m);
  *
  * Not recursive; no owner is recorded: unlocking a mutex the caller does not
- * hold is undefined (tpark_recursive_mutex, below, records its owner). Any
+ * hold is undefined (tpark_recursive_mutex, below, records its owner; checked
+ * mode for locks, tpark/checked.h, reports it and a re-lock). Any
  * memory zeroed is an unlocked mutex; no destructor: the memory may be reused
  * once the mutex is unlocked and no thread uses it. Timed locking takes
  * deadlines on the default backend's clock (tpark_lot_now(),
@@ -83,8 +84,8 @@ void tpark_mutex_unlock_fair(tpark_mutex *m);
  *   tpark_recursive_mutex_lock(&r);  tpark_recursive_mutex_lock(&r);
  *   ...  tpark_recursive_mutex_unlock(&r);  tpark_recursive_mutex_unlock(&r);
  *
- * Unlocking one the caller does not hold is undefined (checked mode for locks
- * will report it). All-zero memory is an unlocked one; no destructor. The
+ * Unlocking one the caller does not hold is undefined (checked mode for locks,
+ * tpark/checked.h, reports it). All-zero memory is an unlocked one; no destructor. The
  * members are private. */
 typedef struct tpark_recursive_mutex {
   uintptr_t owner_; /* atomic: the holder's tpark__thread_id(), 0 when free */

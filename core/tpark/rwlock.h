@@ -38,7 +38,8 @@
  * between, it waits for the first read lock to go, the second read lock
  * waits behind the writer, and the thread deadlocks with itself. Nothing
  * records owners: unlocking a lock the caller does not hold in that way is
- * undefined.
+ * undefined. Checked mode for locks (tpark/checked.h, TPARK_CHECKED=1)
+ * reports both, and a lock order that can deadlock.
  *
  * Timed acquisitions take deadlines on the default backend's clock
  * (tpark_lot_now(), tpark_lot_deadline()), so the mock drives them. One that

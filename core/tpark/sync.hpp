@@ -66,6 +66,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "tpark/checked.h"
 #include "tpark/cond.h"
 #include "tpark/lot.h"
 #include "tpark/mutex.h"
@@ -79,10 +80,10 @@ namespace tpark {
 namespace detail {
 
 // Where every destructor tells checked mode for locks (tpark/checked.h) that
-// the lock at this address is gone, so that a new lock at the same address
-// starts with a clean record (lock order, holders). Nothing to tell yet: the
-// one place to add that call.
-inline void forget_lock(const void *lock) noexcept { (void)lock; }
+// the C lock at this address is gone, so that a new lock at the same address
+// starts with a clean record (its lock order and label): tpark_checked_forget
+// (outside checked mode it returns at once).
+inline void forget_lock(const void *lock) noexcept { tpark_checked_forget(lock); }
 
 // A nonnegative count of ns in a double, below which every conversion to
 // std::chrono::nanoseconds is exact and cannot overflow (2^63 ns is about
@@ -194,7 +195,7 @@ class mutex {
   typedef tpark_mutex *native_handle_type;
 
   constexpr mutex() noexcept : m_() {}
-  ~mutex() { detail::forget_lock(this); }
+  ~mutex() { detail::forget_lock(&m_); }
   mutex(const mutex &) = delete;
   mutex &operator=(const mutex &) = delete;
 
@@ -232,7 +233,7 @@ class recursive_mutex {
   typedef tpark_recursive_mutex *native_handle_type;
 
   constexpr recursive_mutex() noexcept : r_() {}
-  ~recursive_mutex() { detail::forget_lock(this); }
+  ~recursive_mutex() { detail::forget_lock(&r_); }
   recursive_mutex(const recursive_mutex &) = delete;
   recursive_mutex &operator=(const recursive_mutex &) = delete;
 
@@ -269,7 +270,7 @@ class shared_mutex {
   typedef tpark_rwlock *native_handle_type;
 
   constexpr shared_mutex() noexcept : l_() {}
-  ~shared_mutex() { detail::forget_lock(this); }
+  ~shared_mutex() { detail::forget_lock(&l_); }
   shared_mutex(const shared_mutex &) = delete;
   shared_mutex &operator=(const shared_mutex &) = delete;
 
@@ -318,7 +319,7 @@ class condition_variable {
   typedef tpark_cond *native_handle_type;
 
   constexpr condition_variable() noexcept : c_() {}
-  ~condition_variable() { detail::forget_lock(this); }
+  ~condition_variable() { detail::forget_lock(&c_); }
   condition_variable(const condition_variable &) = delete;
   condition_variable &operator=(const condition_variable &) = delete;
 
