@@ -384,6 +384,21 @@ static void unlink_after(bucket *b, tpark__thread *prev, tpark__thread *cur) {
   if (b->tail == cur) b->tail = prev;
 }
 
+void tpark__lot_leave(void) {
+  tpark__thread spare, *me = tpark__thread_get(&spare);
+  const void *key;
+  bucket *b = lock_bucket_of(me, &key);
+  tpark__thread *prev = NULL;
+  for (tpark__thread *cur = b->head; cur != NULL; prev = cur, cur = cur->next_in_queue) {
+    if (cur == me) {
+      unlink_after(b, prev, cur);
+      break;
+    }
+  }
+  wl_unlock(&b->lock);
+  tpark__thread_done(me);
+}
+
 static bool any_with_key(tpark__thread *from, const void *key) {
   for (; from != NULL; from = from->next_in_queue) {
     if (key_of(from) == key) return true;
@@ -391,8 +406,15 @@ static bool any_with_key(tpark__thread *from, const void *key) {
   return false;
 }
 
+static bool fair_timer_off; /* atomic */
+
+void tpark__lot_set_fair_timer(bool on) {
+  __atomic_store_n(&fair_timer_off, !on, __ATOMIC_RELAXED);
+}
+
 /* The fair timer of b, read on the clock of the parker being woken. */
 static bool fair_timer_fires(bucket *b, const tpark_parker *woken) {
+  if (__atomic_load_n(&fair_timer_off, __ATOMIC_RELAXED)) return false;
   tpark_instant now = tpark_now(woken);
   /* A legitimate fair_at is at most 1 ms past now; one further ahead was set
    * on another clock (the default backend changed): treat it as expired. */
