@@ -57,12 +57,13 @@ typedef struct ex_schedule {
   uint64_t k;        /* steps of the longest run so far */
   uint64_t k_of_run; /* the k of this run's change points */
   /* BOUNDED: the decisions (points with 2+ options) of this run: how many
-   * options, which was taken, whether the others were preemptions, and the
+   * options, which was taken, which others are preemptions, and the
    * preemptions before it. The next run replays a prefix and takes the next
    * option at its last decision. */
   struct ex_decision {
     uint16_t n, pick;
-    bool costly;
+    bool costly; /* a point where the thread could go on: other threads preempt */
+    bool tick;   /* the last option is the clock */
     uint16_t spent;
   } * decisions;
   size_t n_decisions, cap_decisions, prefix; /* decisions [0, prefix) are replayed */

@@ -130,8 +130,9 @@ static bool parse_token(ex_schedule *s, const char *token, char *err, size_t cap
         return false;
       }
       /* The decisions in between took the default (UINT16_MAX: options unknown). */
-      while (s->n_decisions < at) push_decision(s, (struct ex_decision){UINT16_MAX, 0, false, 0});
-      push_decision(s, (struct ex_decision){UINT16_MAX, (uint16_t)b, false, 0});
+      while (s->n_decisions < at)
+        push_decision(s, (struct ex_decision){UINT16_MAX, 0, false, false, 0});
+      push_decision(s, (struct ex_decision){UINT16_MAX, (uint16_t)b, false, false, 0});
     }
     s->prefix = s->n_decisions;
   } else {
@@ -211,13 +212,24 @@ static size_t pct_choose(ex_schedule *s, const ex_point *p) {
   for (size_t i = 1; i < p->n; i++) {
     if (s->priority[p->options[i]] > s->priority[p->options[best]]) best = i;
   }
+  /* A clock that always came first would time a retrying waiter out for
+   * ever: after each move it draws a new priority, among the threads'. */
+  if (p->options[best] == EX_TICK) s->priority[EX_TICK] = s->depth + (next(s) >> 8);
   return best;
+}
+
+/* Whether taking option `pick` of a decision is a preemption: another
+ * thread while the current one could go on, or the clock while any thread
+ * could (time passing while a thread is ready means that thread is slow). */
+static bool preempts(const struct ex_decision *d, uint16_t pick) {
+  if (pick == 0) return false;
+  return d->costly || (d->tick && pick == d->n - 1);
 }
 
 static size_t bounded_choose(ex_schedule *s, const ex_point *p) {
   if (p->n == 1) return 0;
   size_t at = s->n_decisions;
-  bool costly = p->kind == EX_PREEMPT;
+  bool costly = p->kind == EX_PREEMPT, tick = p->options[p->n - 1] == EX_TICK;
   uint16_t pick = 0;
   if (at < s->prefix) {
     pick = s->decisions[at].pick;
@@ -226,12 +238,12 @@ static size_t bounded_choose(ex_schedule *s, const ex_point *p) {
       s->diverged = true;
       pick = 0;
     }
-    s->decisions[at] = (struct ex_decision){(uint16_t)p->n, pick, costly, s->preemptions};
+    s->decisions[at] = (struct ex_decision){(uint16_t)p->n, pick, costly, tick, s->preemptions};
     s->n_decisions++;
   } else {
-    push_decision(s, (struct ex_decision){(uint16_t)p->n, 0, costly, s->preemptions});
+    push_decision(s, (struct ex_decision){(uint16_t)p->n, 0, costly, tick, s->preemptions});
   }
-  if (costly && pick != 0) s->preemptions++;
+  if (preempts(&s->decisions[at], pick)) s->preemptions++;
   return pick;
 }
 
@@ -267,10 +279,12 @@ void tpark__ex_schedule_end(ex_schedule *s, uint64_t steps) {
   /* The deepest decision with an option left within the bound. */
   for (size_t i = s->n_decisions; i-- > 0;) {
     struct ex_decision *d = &s->decisions[i];
-    if (d->pick + 1 < d->n && d->spent + (d->costly ? 1u : 0u) <= s->depth) {
-      d->pick++;
-      s->prefix = i + 1;
-      return;
+    for (uint16_t pick = d->pick + 1; pick < d->n; pick++) {
+      if (d->spent + (preempts(d, pick) ? 1u : 0u) <= s->depth) {
+        d->pick = pick;
+        s->prefix = i + 1;
+        return;
+      }
     }
   }
   s->exhausted = true;
