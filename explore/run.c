@@ -126,16 +126,16 @@ int tpark_explore_run(const tpark_explore_options *opts, void (*body)(void *arg)
   if (o.runs == 0 && o.strategy != TPARK_EXPLORE_BOUNDED) o.runs = DEFAULT_RUNS;
   if (replay != NULL) o.runs = 1;
 
-  explorer *x = calloc(1, sizeof *x);
-  if (x == NULL || !tpark__ex_init(x)) {
-    free(x);
-    return invalid(result, "tpark_explore_run: out of memory");
-  }
+  /* One explorer, reused by every call: checked mode wraps the default
+   * backend once per address (tpark_checked_backend), so the address stays. */
+  static explorer instance;
+  explorer *x = &instance;
+  memset(x, 0, sizeof *x);
+  if (!tpark__ex_init(x)) return invalid(result, "tpark_explore_run: out of resources");
   char err[200];
   if (!tpark__ex_schedule_init(&x->sched, &o, replay, err, sizeof err)) {
     tpark__ex_destroy(x);
     tpark__ex_schedule_free(&x->sched);
-    free(x);
     return invalid(result, "not a token: \"%.40s%s\": %s", replay, strlen(replay) > 40 ? "..." : "",
                    err);
   }
@@ -197,6 +197,5 @@ int tpark_explore_run(const tpark_explore_options *opts, void (*body)(void *arg)
   }
   tpark__ex_destroy(x);
   tpark__ex_schedule_free(&x->sched);
-  free(x);
   return (int)outcome;
 }
