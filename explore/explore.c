@@ -70,7 +70,8 @@ static void signal_worker(worker *w) {
 /* The caller's thread record; ends the process when it has none. */
 static ex_thread *me(const char *call) {
   ex_thread *t = self;
-  if (t == NULL && active == NULL) tpark__fatal("tpark explore: %s outside tpark_explore_run", call);
+  if (t == NULL && active == NULL)
+    tpark__fatal("tpark explore: %s outside tpark_explore_run", call);
   if (t == NULL) {
     tpark__fatal("tpark explore: %s during a run, in a thread not started with tpark_explore_spawn",
                  call);
