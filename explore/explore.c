@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked_internal.h"
 #include "core/internal.h"
 #include "core/lot_internal.h"
 #include "explore/explore_internal.h"
@@ -234,10 +235,12 @@ static void fail(explorer *x, tpark_explore_outcome outcome, const char *fmt, ..
  * thread at a time, so that no two use the lot's word locks at once. */
 static void unwind(explorer *x, ex_thread *t) __attribute__((noreturn));
 static void unwind(explorer *x, ex_thread *t) {
+  tpark_parker *abandoned = t->in_park ? t->parker : NULL;
   unlock(x);
   pthread_mutex_lock(&x->unwind_mu);
   tpark__lot_leave();
   tpark__lock_checks_drop_thread();
+  if (abandoned != NULL) tpark__checked_abandon_park(abandoned);
   pthread_mutex_unlock(&x->unwind_mu);
   longjmp(t->unwind, 1);
 }
@@ -378,7 +381,9 @@ static bool ex_park_until(const tpark_backend *b, tpark_parker *p, tpark_instant
     t->state = T_PARKED;
     t->parker = p;
     t->deadline = deadline;
+    t->in_park = true;
     point(x, t, EX_BLOCK, "parks on", p, OBJ_PARKER);
+    t->in_park = false;
     unparked = t->park_result;
     t->deadline = TPARK_NEVER;
   }

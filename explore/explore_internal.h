@@ -126,6 +126,7 @@ typedef struct ex_thread {
   jmp_buf unwind;
   char name[40];
   tpark_parker *parker; /* T_PARKED */
+  bool in_park;         /* inside the backend's park: its parker is parker */
   tpark_instant deadline;
   bool park_result;
   unsigned join_target; /* T_JOINING */
