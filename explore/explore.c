@@ -13,10 +13,10 @@
  * outside the lot's bucket locks (park and unpark are called after they are
  * released; prepare_park, unpark_lock and timed_out are not points).
  *
- * The points: every LOCK (before an acquisition), UNLOCKED (after a
- * release), COND_NOTIFY, ONCE_BEGIN, ADDRESS_WAIT and ADDRESS_WAKE of the
- * lock observers (sync/observe.h), the backend's park (when it really
- * waits), unpark and thread_yield, and spawn, join and a thread's exit.
+ * The points: every LOCK (before an acquisition), LOCKED (after one that
+ * succeeded), UNLOCKED (after a release), COND_NOTIFY, ONCE_BEGIN, ADDRESS_WAIT and ADDRESS_WAKE of
+ * the lock observers (sync/observe.h), the backend's park (when it really waits), unpark and
+ * thread_yield, and spawn, join and a thread's exit.
  *
  * Time. The explorer is the process default backend during a call, and its
  * clock moves only by the TICK option: to the earliest deadline of the
@@ -468,6 +468,10 @@ static void on_event(void *ctx, const tpark__lock_event *e) {
       pending(x, t, e);
       break;
     case TPARK__OP_LOCKED:
+      t->call = NULL;
+      /* Others may try the lock while it is held (and time out on it). */
+      if (e->ok) point(x, t, EX_PREEMPT, "holds", e->lock, e->kind);
+      break;
     case TPARK__OP_COND_WOKEN:
     case TPARK__OP_ONCE_END:
       t->call = NULL;

@@ -213,8 +213,11 @@ static size_t pct_choose(ex_schedule *s, const ex_point *p) {
     if (s->priority[p->options[i]] > s->priority[p->options[best]]) best = i;
   }
   /* A clock that always came first would time a retrying waiter out for
-   * ever: after each move it draws a new priority, among the threads'. */
-  if (p->options[best] == EX_TICK) s->priority[EX_TICK] = s->depth + (next(s) >> 8);
+   * ever: after each move it keeps a high priority with probability 1/2,
+   * else it drops below every thread (0) and moves only when no thread can
+   * go on. */
+  if (p->options[best] == EX_TICK)
+    s->priority[EX_TICK] = next(s) % 2 ? s->depth + (next(s) >> 8) : 0;
   return best;
 }
 

@@ -251,7 +251,7 @@ END_TEST
 /* ---- tokens ------------------------------------------------------------------------ */
 
 /* Recorded on Linux x86_64 (gcc): the same schedule on every OS. */
-#define LINUX_TOKEN "tx1.b5-1.WujVfVa6vi_"
+#define LINUX_TOKEN "tx1.b6-1.WujVPfVaE6viX_"
 
 START_TEST(a_token_from_linux_replays_anywhere) {
   tpark_explore_result r = explore(TPARK_EXPLORE_RANDOM, 0, 0, LINUX_TOKEN, explore_bugs[0].buggy);
