@@ -22,9 +22,10 @@ void explore_all(const char *name, void (*body)(void *));
 extern uint64_t seen[4];
 
 /* Inside a run: a point where the explorer may run another thread (a notify
- * of a cond nobody waits on; it does nothing else). Between a lock and its
- * unlock there is no point otherwise, so the bodies call it inside their
- * critical sections. */
+ * of a cond nobody waits on; it does nothing else). The explorer's own
+ * points are before a lock, once it is taken and after the unlock; the
+ * bodies call this in the middle of their critical sections too (after a
+ * notify, between the halves of a write). */
 void step(void);
 
 /* First thing in each run: resets step()'s cond. */

@@ -339,10 +339,9 @@ END_TEST
  * cond it also waits on (the notifier-was-a-waiter requeue of sync/cond.c:
  * a waiter moved onto the mutex's queue). arg non-NULL: each side's waits
  * have an hour's deadline until one times out (also possible after a
- * requeue), then none. Not a retry with a new deadline each time: PCT may
- * then move the clock for ever while the other side never runs (the
- * clock's new priority is always above a thread's dropped at a change
- * point: a livelock at the step limit, an explorer issue). */
+ * requeue), then none. (A retry with a new deadline each time once made PCT
+ * move the clock for ever: its priority stayed above a thread dropped at a
+ * change point; fixed in explore/schedule.c.) */
 static void pp_wait(tpark_instant *deadline) {
   if (!cv_wait(*deadline)) *deadline = TPARK_NEVER;
 }
