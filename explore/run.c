@@ -44,32 +44,33 @@ const char *tpark_explore_outcome_name(tpark_explore_outcome o) {
   return "?";
 }
 
-/* A TPARK_EXPLORE_* number: false (and a line on stderr) when it is set
- * but not a decimal number that fits. */
-static bool env_number(const char *name, uint64_t *value) {
+/* A TPARK_EXPLORE_* number: false (and why in err) when it is set but not
+ * a decimal number that fits. */
+static bool env_number(const char *name, uint64_t *value, char *err, size_t cap) {
   const char *s = getenv(name);
   if (s == NULL || s[0] == '\0') return true;
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
   if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE) {
-    fprintf(stderr, "tpark explore: %s=\"%s\" is not a number from 0 to %" PRIu64 "\n", name, s,
-            UINT64_MAX);
+    snprintf(err, cap, "%s=\"%.40s\" is not a number from 0 to %" PRIu64, name, s, UINT64_MAX);
     return false;
   }
   *value = (uint64_t)v;
   return true;
 }
 
-static tpark_explore_outcome invalid(tpark_explore_result *result, const char *fmt, ...)
+/* Nothing runs: the line on stderr (unless quiet) and in the result. */
+static tpark_explore_outcome invalid(const tpark_explore_options *opts, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static tpark_explore_outcome invalid(tpark_explore_result *result, const char *fmt, ...) {
+static tpark_explore_outcome invalid(const tpark_explore_options *opts, const char *fmt, ...) {
+  tpark_explore_result *result = opts != NULL ? opts->result : NULL;
   char line[600];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "tpark explore: %s\n", line);
+  if (opts == NULL || !opts->quiet) fprintf(stderr, "tpark explore: %s\n", line);
   if (result != NULL) {
     memset(result, 0, sizeof *result);
     result->outcome = TPARK_EXPLORE_EINVAL;
@@ -111,16 +112,17 @@ static void finish_failure(explorer *x, const tpark_explore_options *opts,
 }
 
 int tpark_explore_run(const tpark_explore_options *opts, void (*body)(void *arg), void *arg) {
-  tpark_explore_result *result = opts != NULL ? opts->result : NULL;
-  if (opts == NULL || body == NULL)
-    return invalid(result, "tpark_explore_run: opts or body is NULL");
+  if (opts == NULL || body == NULL) return invalid(opts, "tpark_explore_run: opts or body is NULL");
+  tpark_explore_result *result = opts->result;
   if (opts->strategy > TPARK_EXPLORE_BOUNDED)
-    return invalid(result, "tpark_explore_run: strategy %d is not one", (int)opts->strategy);
+    return invalid(opts, "tpark_explore_run: strategy %d is not one", (int)opts->strategy);
   if (tpark__ex_active != NULL)
-    return invalid(result, "tpark_explore_run: another tpark_explore_run is in progress");
+    return invalid(opts, "tpark_explore_run: another tpark_explore_run is in progress");
   tpark_explore_options o = *opts;
-  if (!env_number("TPARK_EXPLORE_SEED", &o.seed) || !env_number("TPARK_EXPLORE_RUNS", &o.runs))
-    return invalid(result, "tpark_explore_run: bad environment (see above)");
+  char err[200];
+  if (!env_number("TPARK_EXPLORE_SEED", &o.seed, err, sizeof err) ||
+      !env_number("TPARK_EXPLORE_RUNS", &o.runs, err, sizeof err))
+    return invalid(opts, "%s", err);
   const char *replay = getenv("TPARK_EXPLORE_REPLAY");
   if (replay == NULL || replay[0] == '\0') replay = o.replay;
   if (o.runs == 0 && o.strategy != TPARK_EXPLORE_BOUNDED) o.runs = DEFAULT_RUNS;
@@ -131,12 +133,11 @@ int tpark_explore_run(const tpark_explore_options *opts, void (*body)(void *arg)
   static explorer instance;
   explorer *x = &instance;
   memset(x, 0, sizeof *x);
-  if (!tpark__ex_init(x)) return invalid(result, "tpark_explore_run: out of resources");
-  char err[200];
+  if (!tpark__ex_init(x)) return invalid(opts, "tpark_explore_run: out of resources");
   if (!tpark__ex_schedule_init(&x->sched, &o, replay, err, sizeof err)) {
     tpark__ex_destroy(x);
     tpark__ex_schedule_free(&x->sched);
-    return invalid(result, "not a token: \"%.40s%s\": %s", replay, strlen(replay) > 40 ? "..." : "",
+    return invalid(opts, "not a token: \"%.40s%s\": %s", replay, strlen(replay) > 40 ? "..." : "",
                    err);
   }
   x->max_steps = o.max_steps != 0 ? o.max_steps : DEFAULT_MAX_STEPS;

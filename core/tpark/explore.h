@@ -95,8 +95,8 @@ typedef struct tpark_explore_result {
   uint64_t steps;     /* scheduling points over all runs */
   uint64_t decisions; /* points where more than one thread (or the clock) could go next */
   bool exhausted;     /* BOUNDED: every schedule within the bound was run */
-  /* The failed run's token and report (what was printed), cut to fit
-   * (token_len tells the token's full length; a cut token replays nothing). */
+  /* The failed run's token (empty when it does not fit: token_len is its
+   * length; stderr has it whole) and report (what was printed, cut to fit). */
   size_t token_len;
   char token[1024];
   char report[2048];
