@@ -440,6 +440,15 @@ void tpark__checked_init(const tpark_backend *self, tpark_parker *p) {
   unlock(b);
 }
 
+void tpark__checked_abandon_park(tpark_parker *p) {
+  if (table == NULL) return; /* checked mode never set up: nothing to forget */
+  uintptr_t a = (uintptr_t)p;
+  bucket *b = lock(a);
+  slot *s = find(b, a);
+  if (s != NULL && s->state == PARKING) s->state = IDLE;
+  unlock(b);
+}
+
 /* ---- public -------------------------------------------------------------- */
 
 const tpark_backend *tpark_checked_inner(const tpark_backend *b) {

@@ -17,6 +17,11 @@ void tpark__checked_prepare_park(const tpark_backend *self, tpark_parker *p);
  * side table's entry for p's address starts afresh. */
 void tpark__checked_init(const tpark_backend *b, tpark_parker *p);
 
+/* A park on p that will never return (the schedule explorer unwound its
+ * thread out of it): p is no longer parked, so that a later init of its
+ * memory is no "re-init while parked". */
+void tpark__checked_abandon_park(tpark_parker *p);
+
 /* The process default as TPARK_CHECKED wants it: *b unchanged when it is
  * unset, empty or "0"; its checked wrapper when "1"; any other value gives
  * TPARK_EINVAL (*b NULL; one line on stderr, once). TPARK_ENOBACKEND when

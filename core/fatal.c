@@ -5,6 +5,12 @@
 
 #include "core/internal.h"
 
+static void (*fatal_hook)(void); /* atomic */
+
+void tpark__set_fatal_hook(void (*hook)(void)) {
+  __atomic_store_n(&fatal_hook, hook, __ATOMIC_RELEASE);
+}
+
 void tpark__fatal(const char *fmt, ...) {
   /* One write of the whole line, so that lines of two threads do not mix. */
   char line[512];
@@ -16,5 +22,7 @@ void tpark__fatal(const char *fmt, ...) {
   line[len] = '\n';
   fwrite(line, 1, len + 1, stderr);
   fflush(stderr);
+  void (*hook)(void) = __atomic_load_n(&fatal_hook, __ATOMIC_ACQUIRE);
+  if (hook != NULL) hook();
   abort();
 }

@@ -21,6 +21,15 @@
  * "tpark_wait_on_address: ..."). */
 void tpark__fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* Sets a function that tpark__fatal calls after its line, before it aborts
+ * (the schedule explorer prints the token of its run); NULL: none. */
+void tpark__set_fatal_hook(void (*hook)(void));
+
+/* Makes b the process default as tpark_set_default_backend does and returns
+ * the default that was set before: NULL when there was none (automatic
+ * selection), so that passing it back restores exactly that. */
+const tpark_backend *tpark__exchange_set_default(const tpark_backend *b);
+
 /* What tpark_init_with accepts (core/vtable.c): a known ABI version, a name,
  * every required member, and both or neither native address-wait member. */
 bool tpark__backend_complete(const tpark_backend *b);

@@ -174,6 +174,13 @@ static inline void wl_unlock(word_lock *l) {
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* The calling thread while it runs its own before_sleep (tpark_lot_park),
+ * else NULL. An unpark there may pick that very thread (a cond's waiter moved
+ * onto the mutex it is releasing): it must not unpark its own prepared
+ * parker (tpark/tpark.h: keyed_event would wait for ever), so wake_lock
+ * tells it to skip its park instead. */
+static __thread tpark__thread *in_before_sleep;
+
 #define LOAD_FACTOR 3
 #define NS_PER_MS UINT64_C(1000000)
 
@@ -384,6 +391,22 @@ static void unlink_after(bucket *b, tpark__thread *prev, tpark__thread *cur) {
   if (b->tail == cur) b->tail = prev;
 }
 
+void tpark__lot_leave(void) {
+  in_before_sleep = NULL; /* it may be leaving from inside one */
+  tpark__thread spare, *me = tpark__thread_get(&spare);
+  const void *key;
+  bucket *b = lock_bucket_of(me, &key);
+  tpark__thread *prev = NULL;
+  for (tpark__thread *cur = b->head; cur != NULL; prev = cur, cur = cur->next_in_queue) {
+    if (cur == me) {
+      unlink_after(b, prev, cur);
+      break;
+    }
+  }
+  wl_unlock(&b->lock);
+  tpark__thread_done(me);
+}
+
 static bool any_with_key(tpark__thread *from, const void *key) {
   for (; from != NULL; from = from->next_in_queue) {
     if (key_of(from) == key) return true;
@@ -391,8 +414,15 @@ static bool any_with_key(tpark__thread *from, const void *key) {
   return false;
 }
 
+static bool fair_timer_off; /* atomic */
+
+void tpark__lot_set_fair_timer(bool on) {
+  __atomic_store_n(&fair_timer_off, !on, __ATOMIC_RELAXED);
+}
+
 /* The fair timer of b, read on the clock of the parker being woken. */
 static bool fair_timer_fires(bucket *b, const tpark_parker *woken) {
+  if (__atomic_load_n(&fair_timer_off, __ATOMIC_RELAXED)) return false;
   tpark_instant now = tpark_now(woken);
   /* A legitimate fair_at is at most 1 ms past now; one further ahead was set
    * on another clock (the default backend changed): treat it as expired. */
@@ -440,6 +470,18 @@ static void handles_unpark(handles *hs) {
   if (hs->h != hs->local) free(hs->h);
 }
 
+/* The unpark_lock of a thread taken out of its queue (its token set), to be
+ * followed by tpark_unpark after the bucket lock is released; the zero
+ * handle, which does nothing, for the caller itself. */
+static tpark_unpark_handle wake_lock(tpark__thread *t) {
+  if (t == in_before_sleep) {
+    t->woke_itself = true;
+    tpark_unpark_handle none = {NULL, NULL};
+    return none;
+  }
+  return tpark_unpark_lock(&t->parker);
+}
+
 /* ---- the operations ----------------------------------------------------- */
 
 tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx),
@@ -464,7 +506,17 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
   append(b, me);
   wl_unlock(&b->lock);
 
-  if (before_sleep != NULL) before_sleep(ctx);
+  if (before_sleep != NULL) {
+    in_before_sleep = me;
+    before_sleep(ctx);
+    in_before_sleep = NULL;
+    if (me->woke_itself) { /* out of the queue already, token set */
+      me->woke_itself = false;
+      r.unpark_token = me->unpark_token;
+      tpark__thread_done(me);
+      return r;
+    }
+  }
 
   bool unparked = true;
   if (deadline == TPARK_NEVER) {
@@ -517,7 +569,7 @@ tpark_lot_unpark_result tpark_lot_unpark_one(
   r.have_more_threads = any_with_key(cur->next_in_queue, key);
   r.be_fair = fair_timer_fires(b, &cur->parker);
   cur->unpark_token = callback != NULL ? callback(ctx, r) : TPARK_LOT_DEFAULT_UNPARK_TOKEN;
-  tpark_unpark_handle h = tpark_unpark_lock(&cur->parker);
+  tpark_unpark_handle h = wake_lock(cur);
   wl_unlock(&b->lock);
   tpark_unpark(h);
   return r;
@@ -533,7 +585,7 @@ size_t tpark_lot_unpark_all(const void *key, uintptr_t unpark_token) {
     if (key_of(cur) == key) {
       unlink_after(b, prev, cur);
       cur->unpark_token = unpark_token;
-      handles_push(&hs, tpark_unpark_lock(&cur->parker));
+      handles_push(&hs, wake_lock(cur));
     } else {
       prev = cur;
     }
@@ -603,7 +655,7 @@ tpark_lot_unpark_result tpark_lot_unpark_requeue(
   uintptr_t token = callback != NULL ? callback(ctx, op, r) : TPARK_LOT_DEFAULT_UNPARK_TOKEN;
   if (woken != NULL) {
     woken->unpark_token = token;
-    tpark_unpark_handle h = tpark_unpark_lock(&woken->parker);
+    tpark_unpark_handle h = wake_lock(woken);
     unlock_bucket_pair(bf, bt);
     tpark_unpark(h);
   } else {
@@ -652,7 +704,7 @@ tpark_lot_unpark_result tpark_lot_unpark_filter(
   for (cur = chosen; cur != NULL;) {
     tpark__thread *next = cur->next_in_queue; /* read before it may wake */
     cur->unpark_token = token;
-    handles_push(&hs, tpark_unpark_lock(&cur->parker));
+    handles_push(&hs, wake_lock(cur));
     cur = next;
   }
   wl_unlock(&b->lock);

@@ -20,6 +20,7 @@ typedef struct tpark__thread {
   struct tpark__thread *next_in_queue;
   uintptr_t park_token;
   uintptr_t unpark_token; /* written by the unparker before unpark_lock */
+  bool woke_itself;       /* an unpark in its own before_sleep picked it (lot.c) */
   /* The bucket locks (word locks): their queue, guarded by the lock word. A
    * second parker, because a timed-out thread takes a bucket lock between
    * its timed-out park and tpark_timed_out on the first one. */
@@ -70,6 +71,17 @@ const tpark_backend *tpark__lot_backend(void);
 
 /* (Re)binds p to backend b, not prepared; aborts if b is not a valid vtable. */
 void tpark__lot_bind(tpark_parker *p, const tpark_backend *b);
+
+/* Turns the fairness timer of every bucket off (tpark_lot_unpark_result's
+ * be_fair stays false) or back on: the schedule explorer's runs must not
+ * depend on state that earlier runs left in the buckets. */
+void tpark__lot_set_fair_timer(bool on);
+
+/* Takes the calling thread out of the queue it is in, if any, without
+ * telling the lock it waited for: for the schedule explorer, which stops the
+ * threads of a failed run wherever they are (their locks are abandoned with
+ * the run). Not while the thread holds a bucket lock. */
+void tpark__lot_leave(void);
 
 /* Buckets in the lot's current table (0 before first use); for tests. */
 size_t tpark__lot_table_size(void);

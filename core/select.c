@@ -8,6 +8,7 @@
 
 #include "backends/builtin.h"
 #include "core/checked_internal.h"
+#include "core/internal.h"
 #include "core/testing.h"
 #include "platform/os.h"
 #include "tpark/tpark.h"
@@ -161,8 +162,12 @@ void tpark_thread_yield(void) {
   }
 }
 
+const tpark_backend *tpark__exchange_set_default(const tpark_backend *b) {
+  return __atomic_exchange_n(&set_default, b, __ATOMIC_ACQ_REL);
+}
+
 const tpark_backend *tpark_set_default_backend(const tpark_backend *b) {
-  const tpark_backend *previous = __atomic_exchange_n(&set_default, b, __ATOMIC_ACQ_REL);
+  const tpark_backend *previous = tpark__exchange_set_default(b);
   if (previous == NULL) decode(__atomic_load_n(&auto_choice, __ATOMIC_ACQUIRE), &previous);
   return previous;
 }

@@ -455,6 +455,16 @@ static bool exit_hook(tpark__thread *t, unsigned round) {
   return false;
 }
 
+void tpark__lock_checks_drop_thread(void) {
+  tpark__checked_record *r = mine;
+  if (r == NULL) return;
+  begin_change(r);
+  __atomic_store_n(&r->waiting, NULL, __ATOMIC_RELEASE);
+  __atomic_store_n(&r->n_held, 0, __ATOMIC_RELEASE);
+  r->untracked = 0;
+  end_change(r);
+}
+
 /* ---- start ------------------------------------------------------------------------ */
 
 static const tpark__observer checker = {on_event, NULL};

@@ -143,6 +143,7 @@ static void unlock(tpark_mutex *m, bool force_fair) {
 
 void tpark__mutex_release(tpark_mutex *m) { unlock(m, false); }
 
+/* A release while observed: UNLOCK, the release, UNLOCKED. */
 static void observed_unlock(tpark_mutex *m, bool fair) {
   tpark__lock_event e = {
       .op = TPARK__OP_UNLOCK,
@@ -154,14 +155,23 @@ static void observed_unlock(tpark_mutex *m, bool fair) {
       .call = fair ? "tpark_mutex_unlock_fair" : "tpark_mutex_unlock",
   };
   tpark__observe(&e);
+  unlock(m, fair);
+  e.op = TPARK__OP_UNLOCKED;
+  tpark__observe(&e);
 }
 
 void tpark__mutex_unlock_slow(tpark_mutex *m) {
-  if (tpark__observed()) observed_unlock(m, false);
-  unlock(m, false);
+  if (tpark__observed()) {
+    observed_unlock(m, false);
+  } else {
+    unlock(m, false);
+  }
 }
 
 void tpark_mutex_unlock_fair(tpark_mutex *m) {
-  if (tpark__observed()) observed_unlock(m, true);
-  unlock(m, true);
+  if (tpark__observed()) {
+    observed_unlock(m, true);
+  } else {
+    unlock(m, true);
+  }
 }

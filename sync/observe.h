@@ -7,7 +7,8 @@
  * (tpark/observed.h) is nonzero, every inline fast path takes its
  * out-of-line function, and that function reports the operation as events
  * around the real work: an acquisition is LOCK (before the attempt) and
- * LOCKED (after it, .ok), a release is UNLOCK (before it), and so on below.
+ * LOCKED (after it, .ok), a release is UNLOCK and UNLOCKED (before and
+ * after it), and so on below.
  * While none is installed the only cost is the inline paths' one
  * predictable branch, and one more test in the out-of-line functions.
  *
@@ -51,6 +52,9 @@ typedef enum tpark__lock_op {
   TPARK__OP_LOCKED,
   /* Before a release (.mode: the one being released; FAIR: unlock_fair). */
   TPARK__OP_UNLOCK,
+  /* After that release (or downgrade), the same fields: the lock may be
+   * someone else's already (the schedule explorer lets others run here). */
+  TPARK__OP_UNLOCKED,
   /* Before an rwlock goes from write (or upgradable) down to .mode. */
   TPARK__OP_DOWNGRADE,
   /* Before a cond wait (.lock the cond, .other its mutex, .deadline)
@@ -122,5 +126,10 @@ void tpark__observe(const tpark__lock_event *e);
  * observe.c calls it at load, so that it is linked into every program that
  * uses a lock. */
 void tpark__lock_checks_start(void);
+
+/* Checked mode forgets what the calling thread holds and waits for (nothing
+ * when checked mode is off): for the schedule explorer, whose failed runs
+ * stop threads that still hold locks and reuse them for later runs. */
+void tpark__lock_checks_drop_thread(void);
 
 #endif /* TPARK_SYNC_OBSERVE_H */

@@ -76,20 +76,28 @@ bool tpark__recursive_mutex_trylock_slow(tpark_recursive_mutex *r) {
   return lock(r, TPARK_NEVER, true);
 }
 
-void tpark__recursive_mutex_unlock_slow(tpark_recursive_mutex *r) {
-  if (tpark__observed()) {
-    /* Checked mode for locks checks here that the caller is the owner. */
-    tpark__lock_event e = {
-        .op = TPARK__OP_UNLOCK,
-        .kind = TPARK__LOCK_RECURSIVE_MUTEX,
-        .mode = TPARK__MODE_EXCLUSIVE,
-        .lock = r,
-        .deadline = TPARK_NEVER,
-        .call = "tpark_recursive_mutex_unlock",
-    };
-    tpark__observe(&e);
-  }
+static void unlock(tpark_recursive_mutex *r) {
   if (--r->count_ != 0) return;
   __atomic_store_n(&r->owner_, (uintptr_t)0, __ATOMIC_RELAXED);
   tpark__mutex_release(&r->mutex_);
+}
+
+void tpark__recursive_mutex_unlock_slow(tpark_recursive_mutex *r) {
+  if (!tpark__observed()) {
+    unlock(r);
+    return;
+  }
+  /* Checked mode for locks checks here that the caller is the owner. */
+  tpark__lock_event e = {
+      .op = TPARK__OP_UNLOCK,
+      .kind = TPARK__LOCK_RECURSIVE_MUTEX,
+      .mode = TPARK__MODE_EXCLUSIVE,
+      .lock = r,
+      .deadline = TPARK_NEVER,
+      .call = "tpark_recursive_mutex_unlock",
+  };
+  tpark__observe(&e);
+  unlock(r);
+  e.op = TPARK__OP_UNLOCKED;
+  tpark__observe(&e);
 }

@@ -442,7 +442,8 @@ static bool raw_upgrade_until(tpark_rwlock *l, tpark_instant deadline) {
  * While something observes every lock operation (sync/observe.h), each
  * acquisition is reported as LOCK and LOCKED around the attempt (an upgrade
  * with UPGRADE), each release as UNLOCK with the mode released, a downgrade
- * as DOWNGRADE; the inline fast paths (tpark/rwlock.h) come here then. */
+ * as DOWNGRADE, either followed by UNLOCKED; the inline fast paths (tpark/rwlock.h) come here then.
+ */
 
 typedef bool (*attempt_fn)(tpark_rwlock *l, tpark_instant deadline);
 
@@ -468,18 +469,22 @@ static bool acquire(tpark_rwlock *l, attempt_fn attempt, tpark__lock_mode mode, 
 
 static void release(tpark_rwlock *l, void (*raw)(tpark_rwlock *l), tpark__lock_op op,
                     tpark__lock_mode mode, const char *call) {
-  if (tpark__observed()) {
-    tpark__lock_event e = {
-        .op = op,
-        .kind = TPARK__LOCK_RWLOCK,
-        .mode = mode,
-        .lock = l,
-        .deadline = TPARK_NEVER,
-        .call = call,
-    };
-    tpark__observe(&e);
+  if (!tpark__observed()) {
+    raw(l);
+    return;
   }
+  tpark__lock_event e = {
+      .op = op,
+      .kind = TPARK__LOCK_RWLOCK,
+      .mode = mode,
+      .lock = l,
+      .deadline = TPARK_NEVER,
+      .call = call,
+  };
+  tpark__observe(&e);
   raw(l);
+  e.op = TPARK__OP_UNLOCKED;
+  tpark__observe(&e);
 }
 
 #define EXCLUSIVE_MODE TPARK__MODE_EXCLUSIVE

@@ -188,6 +188,34 @@ START_TEST(before_sleep_after_queueing) {
 }
 END_TEST
 
+/* A before_sleep that wakes its own key picks its own thread (the only one
+ * queued): that thread must skip its park, not unpark its own parker (which
+ * hangs on keyed_event and breaks checked mode's "no self-unpark"). */
+static uintptr_t self_token(void *ctx, tpark_lot_unpark_result r) {
+  (void)ctx;
+  ck_assert_uint_eq(r.unparked_threads, 1);
+  return 7;
+}
+
+static void wake_own_key(void *ctx) {
+  (void)ctx;
+  ck_assert_uint_eq(tpark_lot_unpark_one(&key_a, self_token, NULL).unparked_threads, 1);
+}
+
+START_TEST(an_unpark_in_before_sleep_skips_the_park) {
+  tpark_lot_park_result r = tpark_lot_park(&key_a, NULL, wake_own_key, NULL, NULL, 0, TPARK_NEVER);
+  ck_assert_int_eq(r.status, TPARK_LOT_UNPARKED);
+  ck_assert_uint_eq(r.unpark_token, 7);
+  tpark_mock_event events[16];
+  size_t n = tpark_mock_events(mock, events, 16);
+  for (size_t i = 0; i < n && i < 16; i++) {
+    ck_assert_msg(events[i].op == TPARK_MOCK_PREPARE, "event %lu: %s", (unsigned long)i,
+                  tpark_mock_op_name(events[i].op));
+  }
+  ck_assert_uint_eq(tpark__lot_queued(&key_a), 0);
+}
+END_TEST
+
 START_TEST(timeouts_on_the_fake_clock) {
   waiter w1, w2;
   w_start(&w1, &key_a, 0, 100 * MS, true);
@@ -625,6 +653,7 @@ int main(void) {
   tcase_add_test(tc, keys_are_separate);
   tcase_add_test(tc, invalid_does_not_park);
   tcase_add_test(tc, before_sleep_after_queueing);
+  tcase_add_test(tc, an_unpark_in_before_sleep_skips_the_park);
   tcase_add_test(tc, timeouts_on_the_fake_clock);
   tcase_add_test(tc, timeout_with_a_waiter_ahead_is_not_last);
   tcase_add_test(tc, unpark_wins_over_a_racing_timeout);

@@ -18,11 +18,12 @@
  * returns only when a notify chose it or its deadline passed. Waiters are
  * notified in the order they started to wait (FIFO).
  *
- * A notify may be made with or without the mutex held. notify_one wakes the
- * longest waiter; notify_all wakes every waiter of the moment, or, when that
- * is cheaper, moves some of them straight onto the mutex's queue, where they
- * wait for the mutex like any locker (they count as notified: their wait
- * returns true once they hold it). Which one, and why, is in docs/locks.md.
+ * A notify may be made with or without the mutex held. notify_all wakes
+ * every waiter of the moment; notify_one wakes the longest waiter or, when
+ * that is cheaper (the notifier last waited on this cond and the mutex is
+ * locked), moves it straight onto the mutex's queue, where it waits for the
+ * mutex like any locker (it counts as notified: its wait returns true once
+ * it holds it). Which one, and why, is in docs/locks.md.
  *
  * All the waiters of one condition variable must use the same mutex at a
  * time; after every waiter has left (notified or timed out) it may be used

@@ -114,8 +114,10 @@ tpark_instant tpark_lot_deadline(uint64_t timeout_ns);
  *
  * Once queued and the bucket lock released, before_sleep(ctx) is called (NULL:
  * none); it must not park, but it may unlock a tpark_mutex (a condition
- * variable's wait does). Then the thread sleeps until an unpark on its key
- * (status UNPARKED, with the unparker's token) or until deadline (an instant on
+ * variable's wait does). An unpark made in it may pick the calling thread
+ * itself (say a waiter moved onto that mutex): the call then returns
+ * UNPARKED with that unpark's token, without sleeping. Then the thread sleeps until an unpark on
+ * its key (status UNPARKED, with the unparker's token) or until deadline (an instant on
  * tpark_lot_now()'s clock, TPARK_NEVER for none) passes. On timeout the thread
  * leaves the queue and calls timed_out(ctx, key, was_last) under the bucket
  * lock (NULL: none): key is the key it was parked on at the end (a requeue may
