@@ -101,24 +101,8 @@ static object *find_object(explorer *x, const void *addr, unsigned kind) {
 }
 
 static const char *kind_name(unsigned kind) {
-  switch (kind) {
-    case TPARK__LOCK_MUTEX:
-      return "mutex";
-    case TPARK__LOCK_RECURSIVE_MUTEX:
-      return "recursive mutex";
-    case TPARK__LOCK_RWLOCK:
-      return "rwlock";
-    case TPARK__LOCK_COND:
-      return "cond";
-    case TPARK__LOCK_ONCE:
-      return "once";
-    case TPARK__LOCK_ADDRESS:
-      return "address";
-    case OBJ_PARKER:
-      return "parker";
-    default:
-      return "object";
-  }
+  if (kind == OBJ_PARKER) return "parker";
+  return kind < OBJ_PARKER ? tpark__lock_kind_name((tpark__lock_kind)kind) : "object";
 }
 
 /* `mutex "queue"`, or `mutex #2` (its rank among the run's objects: the

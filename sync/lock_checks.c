@@ -334,7 +334,7 @@ static void on_unlock(tpark__checked_record *r, const tpark__lock_event *e) {
     }
     char who[64];
     violation("unlock by the holder", e, "thread %" PRIu64 " does not hold this %s (%s)", r->thread,
-              tpark__checked_kind_name(e->kind), holder(e->lock, who, sizeof who));
+              tpark__lock_kind_name(e->kind), holder(e->lock, who, sizeof who));
   }
   if (--h->count != 0) return;
   begin_change(r);

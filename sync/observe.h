@@ -118,6 +118,10 @@ bool tpark__observe_add(const tpark__observer *o);
 /* Uninstalls o; nothing when it is not installed. */
 void tpark__observe_remove(const tpark__observer *o);
 
+/* The kind's name in messages: "mutex", "recursive mutex", "rwlock",
+ * "cond", "once", "address". */
+const char *tpark__lock_kind_name(tpark__lock_kind kind);
+
 /* Hands e to every installed observer. Only the out-of-line lock functions
  * call it, after tpark__observed() said true. */
 void tpark__observe(const tpark__lock_event *e);
