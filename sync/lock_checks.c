@@ -297,7 +297,11 @@ static void on_lock(tpark__checked_record *r, const tpark__lock_event *e) {
 static void on_locked(tpark__checked_record *r, const tpark__lock_event *e) {
   if (e->flags & TPARK__OBSERVE_REENTRY) {
     tpark__held *h = find_held(r, e->lock);
-    if (h != NULL) h->count++;
+    if (h != NULL) {
+      h->count++;
+    } else {
+      r->untracked++; /* held beyond the table: its unlocks are trusted */
+    }
     return;
   }
   begin_change(r);
@@ -345,7 +349,10 @@ static void on_unlock(tpark__checked_record *r, const tpark__lock_event *e) {
 static void on_cond_wait(tpark__checked_record *r, const tpark__lock_event *e) {
   tpark__held *h = find_held(r, e->other);
   if (h == NULL) {
-    if (r->untracked > 0) return;
+    if (r->untracked > 0) {
+      r->untracked--; /* released while it waits; the relock counts it again */
+      return;
+    }
     char who[64];
     violation("cond wait with its mutex held", e,
               "thread %" PRIu64 " does not hold the mutex it waits with (%s)", r->thread,
@@ -388,7 +395,11 @@ static void on_once(tpark__checked_record *r, const tpark__lock_event *e) {
     default: /* END */
       begin_change(r);
       set_waiting(r, NULL, 0, 0);
-      if (h != NULL) remove_held(r, h);
+      if (h != NULL) {
+        remove_held(r, h);
+      } else if ((e->flags & TPARK__OBSERVE_RAN) && r->untracked > 0) {
+        r->untracked--; /* its RUN was counted beyond the table */
+      }
       end_change(r);
       return;
   }
