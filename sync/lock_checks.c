@@ -444,18 +444,36 @@ static void on_event(void *ctx, const tpark__lock_event *e) {
  * first round may be released by another key's destructor later in that
  * round: the record is kept for a second round, and a lock held then is
  * reported. */
+/* The first lock (not once) r holds, or NULL. */
+static const tpark__held *a_lock_held(const tpark__checked_record *r) {
+  for (size_t i = 0; i < r->n_held; i++) {
+    if (r->held[i].kind != TPARK__LOCK_ONCE) return &r->held[i];
+  }
+  return NULL;
+}
+
+static void exits_holding(const tpark__checked_record *r, const tpark__held *h)
+    __attribute__((noreturn));
+static void exits_holding(const tpark__checked_record *r, const tpark__held *h) {
+  char lock[96];
+  tpark__fatal("tpark checked: rule \"release before exit\" broken by the exit of thread %" PRIu64
+               ": it still holds %s",
+               r->thread,
+               tpark__checked_describe(h->lock, (tpark__lock_kind)h->kind, lock, sizeof lock));
+}
+
+void tpark__lock_checks_thread_ends(void) {
+  const tpark__held *h = mine != NULL ? a_lock_held(mine) : NULL;
+  if (h != NULL) exits_holding(mine, h);
+}
+
 static bool exit_hook(tpark__thread *t, unsigned round) {
   tpark__checked_record *r = t->lock_checks;
   if (r == NULL) return false;
-  for (size_t i = 0; i < r->n_held; i++) {
-    if (r->held[i].kind == TPARK__LOCK_ONCE) continue;
+  const tpark__held *h = a_lock_held(r);
+  if (h != NULL) {
     if (round < 2) return true;
-    char lock[96];
-    tpark__fatal("tpark checked: rule \"release before exit\" broken by the exit of thread %" PRIu64
-                 ": it still holds %s",
-                 r->thread,
-                 tpark__checked_describe(r->held[i].lock, (tpark__lock_kind)r->held[i].kind, lock,
-                                         sizeof lock));
+    exits_holding(r, h);
   }
   t->lock_checks = NULL;
   if (mine == r) {

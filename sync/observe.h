@@ -136,4 +136,10 @@ void tpark__lock_checks_start(void);
  * stop threads that still hold locks and reuse them for later runs. */
 void tpark__lock_checks_drop_thread(void);
 
+/* The calling thread's work is over though the OS thread goes on (a thread
+ * of the schedule explorer, whose workers are reused): checked mode ends the
+ * process if it still holds a lock ("release before exit"), as it would at
+ * the thread's exit. Nothing when checked mode is off. */
+void tpark__lock_checks_thread_ends(void);
+
 #endif /* TPARK_SYNC_OBSERVE_H */
