@@ -394,6 +394,7 @@ static void unlink_after(bucket *b, tpark__thread *prev, tpark__thread *cur) {
 void tpark__lot_leave(void) {
   in_before_sleep = NULL; /* it may be leaving from inside one */
   tpark__thread spare, *me = tpark__thread_get(&spare);
+  me->woke_itself = false;
   const void *key;
   bucket *b = lock_bucket_of(me, &key);
   tpark__thread *prev = NULL;

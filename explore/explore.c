@@ -101,24 +101,8 @@ static object *find_object(explorer *x, const void *addr, unsigned kind) {
 }
 
 static const char *kind_name(unsigned kind) {
-  switch (kind) {
-    case TPARK__LOCK_MUTEX:
-      return "mutex";
-    case TPARK__LOCK_RECURSIVE_MUTEX:
-      return "recursive mutex";
-    case TPARK__LOCK_RWLOCK:
-      return "rwlock";
-    case TPARK__LOCK_COND:
-      return "cond";
-    case TPARK__LOCK_ONCE:
-      return "once";
-    case TPARK__LOCK_ADDRESS:
-      return "address";
-    case OBJ_PARKER:
-      return "parker";
-    default:
-      return "object";
-  }
+  if (kind == OBJ_PARKER) return "parker";
+  return kind < OBJ_PARKER ? tpark__lock_kind_name((tpark__lock_kind)kind) : "object";
 }
 
 /* `mutex "queue"`, or `mutex #2` (its rank among the run's objects: the
@@ -298,11 +282,12 @@ static void point(explorer *x, ex_thread *t, ex_point_kind kind, const char *wha
     x->total_steps++;
     ring_entry *r = &x->ring[step % RING];
     *r = (ring_entry){step, t->id, what, obj, obj_kind, x->now};
-    /* Objects get their rank in the order they first show up. */
-    size_t rank = 0;
-    if (obj != NULL && obj_kind != OBJ_THREAD)
-      rank = (size_t)(find_object(x, obj, obj_kind) - x->objects) + 1;
-    if (obj_kind == OBJ_THREAD) rank = (size_t)(uintptr_t)obj;
+    /* The step's check: the thread, what it does, on which kind of object
+     * (a thread: which one), who may go next. Not the object's address nor
+     * its rank: a lock freed and another allocated at its address would
+     * make a replay diverge. */
+    if (obj != NULL && obj_kind != OBJ_THREAD) find_object(x, obj, obj_kind); /* for reports */
+    size_t rank = obj_kind == OBJ_THREAD ? (size_t)(uintptr_t)obj : 0;
     if (step > x->max_steps) {
       fail(x, TPARK_EXPLORE_STEP_LIMIT,
            "more than %" PRIu64 " steps (a livelock, or raise max_steps)", x->max_steps);
@@ -512,6 +497,7 @@ static void run_thread(explorer *x, ex_thread *t) {
   unlock(x);
   if (setjmp(t->unwind) == 0) {
     t->fn(t->arg);
+    tpark__lock_checks_thread_ends();
     lock(x);
     ended(x, t, true);
   } else {

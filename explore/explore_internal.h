@@ -25,6 +25,7 @@
 
 #define EX_MAX_THREADS 64
 #define EX_TICK EX_MAX_THREADS /* the option "the clock moves" */
+#define EX_MAX_PCT_DEPTH 17    /* PCT's d: at most 16 change points */
 
 /* What kind of point a thread is at. */
 typedef enum ex_point_kind {
@@ -51,8 +52,8 @@ typedef struct ex_schedule {
   uint64_t run_seed; /* RANDOM, PCT: this run's seed */
   uint64_t rng;
   /* PCT */
-  uint64_t priority[EX_MAX_THREADS + 1]; /* [EX_TICK]: the clock's */
-  uint64_t change_at[16];                /* steps where the running thread drops */
+  uint64_t priority[EX_MAX_THREADS + 1];    /* [EX_TICK]: the clock's */
+  uint64_t change_at[EX_MAX_PCT_DEPTH - 1]; /* steps where the running thread drops */
   unsigned n_changes;
   uint64_t k;        /* steps of the longest run so far */
   uint64_t k_of_run; /* the k of this run's change points */

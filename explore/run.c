@@ -116,6 +116,9 @@ int tpark_explore_run(const tpark_explore_options *opts, void (*body)(void *arg)
   tpark_explore_result *result = opts->result;
   if (opts->strategy > TPARK_EXPLORE_BOUNDED)
     return invalid(opts, "tpark_explore_run: strategy %d is not one", (int)opts->strategy);
+  if (opts->strategy == TPARK_EXPLORE_PCT && opts->depth > EX_MAX_PCT_DEPTH)
+    return invalid(opts, "tpark_explore_run: PCT's depth is 1 to %d (0: 3), not %u",
+                   EX_MAX_PCT_DEPTH, opts->depth);
   if (tpark__ex_active != NULL)
     return invalid(opts, "tpark_explore_run: another tpark_explore_run is in progress");
   tpark_explore_options o = *opts;

@@ -84,6 +84,13 @@ static bool get_number(const char **p, uint64_t *out) {
   return *p != start;
 }
 
+/* Steps over c at *p; false (not moving: never past the end) when it is not there. */
+static bool skip(const char **p, char c) {
+  if (**p != c) return false;
+  (*p)++;
+  return true;
+}
+
 /* ---- setup ---------------------------------------------------------------- */
 
 static void push_decision(ex_schedule *s, struct ex_decision d) {
@@ -105,12 +112,13 @@ static bool parse_token(ex_schedule *s, const char *token, char *err, size_t cap
     return false;
   }
   p += 4;
-  char kind = *p++;
+  char kind = *p;
+  if (kind != '\0') p++;
   if (kind == 'r' && get_number(&p, &a)) {
     s->strategy = TPARK_EXPLORE_RANDOM;
     s->run_seed = a;
-  } else if (kind == 'p' && get_number(&p, &a) && *p++ == '-' && get_number(&p, &b) &&
-             *p++ == '-' && get_number(&p, &c) && b >= 1 && b <= 17) {
+  } else if (kind == 'p' && get_number(&p, &a) && skip(&p, '-') && get_number(&p, &b) &&
+             skip(&p, '-') && get_number(&p, &c) && b >= 1 && b <= EX_MAX_PCT_DEPTH) {
     s->strategy = TPARK_EXPLORE_PCT;
     s->run_seed = a;
     s->depth = (unsigned)b;
@@ -119,8 +127,9 @@ static bool parse_token(ex_schedule *s, const char *token, char *err, size_t cap
     s->strategy = TPARK_EXPLORE_BOUNDED;
     uint64_t at = 0;
     for (bool first = true; *p != '.' && *p != '\0'; first = false) {
-      if ((!first && *p++ != '_') || !get_number(&p, &a) || *p++ != '-' || !get_number(&p, &b) ||
-          b == 0 || b >= UINT16_MAX || (!first && a == 0) || a > ((uint64_t)1 << 24)) {
+      if ((!first && !skip(&p, '_')) || !get_number(&p, &a) || !skip(&p, '-') ||
+          !get_number(&p, &b) || b == 0 || b >= UINT16_MAX || (!first && a == 0) ||
+          a > ((uint64_t)1 << 24)) {
         snprintf(err, cap, "its list of decisions is malformed near \"%.12s\"", p);
         return false;
       }
@@ -140,8 +149,8 @@ static bool parse_token(ex_schedule *s, const char *token, char *err, size_t cap
              token + 4);
     return false;
   }
-  if (*p++ != '.') {
-    snprintf(err, cap, "\".\" expected before the checks, at \"%.12s\"", p - 1);
+  if (!skip(&p, '.')) {
+    snprintf(err, cap, "\".\" expected before the checks, at \"%.12s\"", p);
     return false;
   }
   for (const char *q = p; *q != '\0'; q++) {
@@ -187,7 +196,7 @@ bool tpark__ex_schedule_begin(ex_schedule *s, uint64_t run) {
       break;
     case TPARK_EXPLORE_PCT:
       s->priority[EX_TICK] = s->depth + (next(s) >> 8);
-      s->n_changes = s->depth - 1 < 16 ? s->depth - 1 : 16;
+      s->n_changes = s->depth - 1;
       for (unsigned i = 0; i < s->n_changes; i++) {
         s->change_at[i] = s->k > 0 ? 1 + below(s, s->k) : 0;
       }

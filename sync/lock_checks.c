@@ -297,7 +297,11 @@ static void on_lock(tpark__checked_record *r, const tpark__lock_event *e) {
 static void on_locked(tpark__checked_record *r, const tpark__lock_event *e) {
   if (e->flags & TPARK__OBSERVE_REENTRY) {
     tpark__held *h = find_held(r, e->lock);
-    if (h != NULL) h->count++;
+    if (h != NULL) {
+      h->count++;
+    } else {
+      r->untracked++; /* held beyond the table: its unlocks are trusted */
+    }
     return;
   }
   begin_change(r);
@@ -334,7 +338,7 @@ static void on_unlock(tpark__checked_record *r, const tpark__lock_event *e) {
     }
     char who[64];
     violation("unlock by the holder", e, "thread %" PRIu64 " does not hold this %s (%s)", r->thread,
-              tpark__checked_kind_name(e->kind), holder(e->lock, who, sizeof who));
+              tpark__lock_kind_name(e->kind), holder(e->lock, who, sizeof who));
   }
   if (--h->count != 0) return;
   begin_change(r);
@@ -345,7 +349,10 @@ static void on_unlock(tpark__checked_record *r, const tpark__lock_event *e) {
 static void on_cond_wait(tpark__checked_record *r, const tpark__lock_event *e) {
   tpark__held *h = find_held(r, e->other);
   if (h == NULL) {
-    if (r->untracked > 0) return;
+    if (r->untracked > 0) {
+      r->untracked--; /* released while it waits; the relock counts it again */
+      return;
+    }
     char who[64];
     violation("cond wait with its mutex held", e,
               "thread %" PRIu64 " does not hold the mutex it waits with (%s)", r->thread,
@@ -388,7 +395,11 @@ static void on_once(tpark__checked_record *r, const tpark__lock_event *e) {
     default: /* END */
       begin_change(r);
       set_waiting(r, NULL, 0, 0);
-      if (h != NULL) remove_held(r, h);
+      if (h != NULL) {
+        remove_held(r, h);
+      } else if ((e->flags & TPARK__OBSERVE_RAN) && r->untracked > 0) {
+        r->untracked--; /* its RUN was counted beyond the table */
+      }
       end_change(r);
       return;
   }
@@ -433,18 +444,36 @@ static void on_event(void *ctx, const tpark__lock_event *e) {
  * first round may be released by another key's destructor later in that
  * round: the record is kept for a second round, and a lock held then is
  * reported. */
+/* The first lock (not once) r holds, or NULL. */
+static const tpark__held *a_lock_held(const tpark__checked_record *r) {
+  for (size_t i = 0; i < r->n_held; i++) {
+    if (r->held[i].kind != TPARK__LOCK_ONCE) return &r->held[i];
+  }
+  return NULL;
+}
+
+static void exits_holding(const tpark__checked_record *r, const tpark__held *h)
+    __attribute__((noreturn));
+static void exits_holding(const tpark__checked_record *r, const tpark__held *h) {
+  char lock[96];
+  tpark__fatal("tpark checked: rule \"release before exit\" broken by the exit of thread %" PRIu64
+               ": it still holds %s",
+               r->thread,
+               tpark__checked_describe(h->lock, (tpark__lock_kind)h->kind, lock, sizeof lock));
+}
+
+void tpark__lock_checks_thread_ends(void) {
+  const tpark__held *h = mine != NULL ? a_lock_held(mine) : NULL;
+  if (h != NULL) exits_holding(mine, h);
+}
+
 static bool exit_hook(tpark__thread *t, unsigned round) {
   tpark__checked_record *r = t->lock_checks;
   if (r == NULL) return false;
-  for (size_t i = 0; i < r->n_held; i++) {
-    if (r->held[i].kind == TPARK__LOCK_ONCE) continue;
+  const tpark__held *h = a_lock_held(r);
+  if (h != NULL) {
     if (round < 2) return true;
-    char lock[96];
-    tpark__fatal("tpark checked: rule \"release before exit\" broken by the exit of thread %" PRIu64
-                 ": it still holds %s",
-                 r->thread,
-                 tpark__checked_describe(r->held[i].lock, (tpark__lock_kind)r->held[i].kind, lock,
-                                         sizeof lock));
+    exits_holding(r, h);
   }
   t->lock_checks = NULL;
   if (mine == r) {

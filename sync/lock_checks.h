@@ -85,7 +85,4 @@ unsigned tpark__checked_epoch(void);
 bool tpark__checked_add_edge(const void *from, tpark__lock_kind from_kind, const void *to,
                              tpark__lock_kind to_kind, uint64_t thread, char *why, size_t cap);
 
-/* The kind's name in messages ("mutex", "recursive mutex", ...). */
-const char *tpark__checked_kind_name(tpark__lock_kind kind);
-
 #endif /* TPARK_SYNC_LOCK_CHECKS_H */

@@ -114,31 +114,13 @@ static void set_kind(uint32_t i, tpark__lock_kind kind) {
   nodes[i].kind_known = true;
 }
 
-const char *tpark__checked_kind_name(tpark__lock_kind kind) {
-  switch (kind) {
-    case TPARK__LOCK_MUTEX:
-      return "mutex";
-    case TPARK__LOCK_RECURSIVE_MUTEX:
-      return "recursive mutex";
-    case TPARK__LOCK_RWLOCK:
-      return "rwlock";
-    case TPARK__LOCK_COND:
-      return "cond";
-    case TPARK__LOCK_ONCE:
-      return "once";
-    case TPARK__LOCK_ADDRESS:
-      return "address";
-  }
-  return "lock";
-}
-
 /* Under graph_lock. */
 static const char *describe_locked(const void *lock, tpark__lock_kind kind, char *buf, size_t cap) {
   uint32_t i = find(lock);
   if (i != NONE && nodes[i].label[0] != '\0') {
-    snprintf(buf, cap, "%s \"%s\"", tpark__checked_kind_name(kind), nodes[i].label);
+    snprintf(buf, cap, "%s \"%s\"", tpark__lock_kind_name(kind), nodes[i].label);
   } else {
-    snprintf(buf, cap, "%s 0x%" PRIxPTR, tpark__checked_kind_name(kind), (uintptr_t)lock);
+    snprintf(buf, cap, "%s 0x%" PRIxPTR, tpark__lock_kind_name(kind), (uintptr_t)lock);
   }
   return buf;
 }

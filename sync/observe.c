@@ -34,6 +34,24 @@ void tpark__observe_remove(const tpark__observer *o) {
   }
 }
 
+const char *tpark__lock_kind_name(tpark__lock_kind kind) {
+  switch (kind) {
+    case TPARK__LOCK_MUTEX:
+      return "mutex";
+    case TPARK__LOCK_RECURSIVE_MUTEX:
+      return "recursive mutex";
+    case TPARK__LOCK_RWLOCK:
+      return "rwlock";
+    case TPARK__LOCK_COND:
+      return "cond";
+    case TPARK__LOCK_ONCE:
+      return "once";
+    case TPARK__LOCK_ADDRESS:
+      return "address";
+  }
+  return "lock";
+}
+
 void tpark__observe(const tpark__lock_event *e) {
   for (size_t i = 0; i < MAX_OBSERVERS; i++) {
     const tpark__observer *o = __atomic_load_n(&observers[i], __ATOMIC_ACQUIRE);

@@ -118,6 +118,10 @@ bool tpark__observe_add(const tpark__observer *o);
 /* Uninstalls o; nothing when it is not installed. */
 void tpark__observe_remove(const tpark__observer *o);
 
+/* The kind's name in messages: "mutex", "recursive mutex", "rwlock",
+ * "cond", "once", "address". */
+const char *tpark__lock_kind_name(tpark__lock_kind kind);
+
 /* Hands e to every installed observer. Only the out-of-line lock functions
  * call it, after tpark__observed() said true. */
 void tpark__observe(const tpark__lock_event *e);
@@ -131,5 +135,11 @@ void tpark__lock_checks_start(void);
  * when checked mode is off): for the schedule explorer, whose failed runs
  * stop threads that still hold locks and reuse them for later runs. */
 void tpark__lock_checks_drop_thread(void);
+
+/* The calling thread's work is over though the OS thread goes on (a thread
+ * of the schedule explorer, whose workers are reused): checked mode ends the
+ * process if it still holds a lock ("release before exit"), as it would at
+ * the thread's exit. Nothing when checked mode is off. */
+void tpark__lock_checks_thread_ends(void);
 
 #endif /* TPARK_SYNC_OBSERVE_H */

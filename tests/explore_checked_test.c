@@ -67,12 +67,41 @@ START_TEST(a_broken_rule_ends_the_process_with_a_token) {
 }
 END_TEST
 
+/* A thread of the run that returns holding a lock: its worker goes on, but
+ * checked mode reports it as at a thread's exit. */
+static tpark_mutex kept;
+
+static void keeps_the_lock(void *arg) {
+  (void)arg;
+  tpark_mutex_lock(&kept);
+}
+
+static void body_keeps_a_lock(void *arg) {
+  (void)arg;
+  kept = (tpark_mutex)TPARK_MUTEX_INIT;
+  tpark_explore_label(&kept, "kept");
+  tpark_explore_join(tpark_explore_spawn(keeps_the_lock, NULL));
+}
+
+static void explore_kept_lock(void) {
+  tpark_explore_options o = {.quiet = true};
+  tpark_explore_run(&o, body_keeps_a_lock, NULL);
+}
+
+START_TEST(a_thread_ending_with_a_lock_is_reported) {
+  const char *want[] = {"tpark checked: rule \"release before exit\"",
+                        "it still holds mutex \"kept\"", "TPARK_EXPLORE_REPLAY=tx1.r"};
+  expect_abort(explore_kept_lock, NULL, want, sizeof want / sizeof want[0]);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("explore_checked");
   TCase *tc = new_tcase("explore_checked");
   tcase_add_test(tc, correct_bodies_pass_in_checked_mode);
   tcase_add_test(tc, failed_runs_leave_no_parked_parker);
   tcase_add_test(tc, a_broken_rule_ends_the_process_with_a_token);
+  tcase_add_test(tc, a_thread_ending_with_a_lock_is_reported);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

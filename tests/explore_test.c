@@ -251,7 +251,7 @@ END_TEST
 /* ---- tokens ------------------------------------------------------------------------ */
 
 /* Recorded on Linux x86_64 (gcc): the same schedule on every OS. */
-#define LINUX_TOKEN "tx1.b6-1.WujVPfVaE6viX_"
+#define LINUX_TOKEN "tx1.b6-1.WujOUxORfy2ixm"
 
 START_TEST(a_token_from_linux_replays_anywhere) {
   tpark_explore_result r = explore(TPARK_EXPLORE_RANDOM, 0, 0, LINUX_TOKEN, explore_bugs[0].buggy);
@@ -292,6 +292,9 @@ START_TEST(bad_tokens_are_refused) {
     ck_assert_msg(strstr(r.report, "not a token") != NULL, "%s", r.report);
   }
   tpark_explore_options o = {.strategy = (tpark_explore_strategy)3, .quiet = true};
+  ck_assert_int_eq(tpark_explore_run(&o, explore_bugs[0].buggy, NULL), TPARK_EXPLORE_EINVAL);
+  o.strategy = TPARK_EXPLORE_PCT;
+  o.depth = 18; /* at most 16 change points */
   ck_assert_int_eq(tpark_explore_run(&o, explore_bugs[0].buggy, NULL), TPARK_EXPLORE_EINVAL);
   ck_assert_int_eq(tpark_explore_run(NULL, explore_bugs[0].buggy, NULL), TPARK_EXPLORE_EINVAL);
   ck_assert_int_eq(tpark_explore_run(&o, NULL, NULL), TPARK_EXPLORE_EINVAL);

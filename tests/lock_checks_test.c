@@ -19,6 +19,7 @@
 #include "tests/subject.h"
 #include "tpark/checked.h"
 #include "tpark/cond.h"
+#include "tpark/lot.h"
 #include "tpark/mutex.h"
 #include "tpark/once.h"
 #include "tpark/rwlock.h"
@@ -26,6 +27,7 @@
 static tpark_mutex A, B;
 static tpark_recursive_mutex R;
 static tpark_once O;
+static tpark_cond CVB;
 static tpark_rwlock RW;
 
 static void *read_rw_then_a(void *arg) {
@@ -295,6 +297,39 @@ START_TEST(a_correct_program_reports_nothing) {
 }
 END_TEST
 
+/* More locks held than a record tracks (64): a recursive mutex locked
+ * twice, a cond wait and a once run beyond the table report nothing, and an
+ * unlock of a free mutex is still caught once the count is back. */
+#define TABLE 64 /* TPARK__CHECKED_MAX_HELD (sync/lock_checks.h) */
+
+static tpark_mutex many[TABLE];
+
+static void beyond_fn(void *arg) { (void)arg; }
+
+static void beyond_the_table(void) {
+  for (int i = 0; i < TABLE; i++) tpark_mutex_lock(&many[i]);
+  tpark_recursive_mutex_lock(&R);
+  tpark_recursive_mutex_lock(&R);
+  tpark_recursive_mutex_unlock(&R);
+  tpark_recursive_mutex_unlock(&R);
+  tpark_mutex_lock(&A);
+  tpark_cond_wait_until(&CVB, &A, tpark_lot_now()); /* times out at once, on any clock */
+  tpark_mutex_unlock(&A);
+  tpark_once_call(&O, beyond_fn, NULL);
+  for (int i = TABLE; i-- > 0;) tpark_mutex_unlock(&many[i]);
+  announce("beyond", "done");
+  tpark_checked_label(&B, "b");
+  announce_thread("T");
+  tpark_mutex_unlock(&B); /* free: reported */
+}
+
+START_TEST(locks_beyond_the_table_report_only_misuse) {
+  expect_line(beyond_the_table,
+              "tpark checked: rule \"unlock by the holder\" broken by tpark_mutex_unlock(mutex "
+              "\"b\") in thread {T}: thread {T} does not hold this mutex (no thread holds it)");
+}
+END_TEST
+
 /* ---- a deadlock of three threads ------------------------------------------------------- */
 
 /* T1 runs the once's fn, which waits for a (T2 holds it); T2 waits for b
@@ -394,6 +429,7 @@ int main(int argc, char **argv) {
   suite_add_tcase(s, order);
   TCase *whole = new_tcase("programs");
   tcase_add_test(whole, a_correct_program_reports_nothing);
+  tcase_add_test(whole, locks_beyond_the_table_report_only_misuse);
   tcase_add_test(whole, a_deadlock_of_three_threads_is_described);
   suite_add_tcase(s, whole);
   return run_suite(s);

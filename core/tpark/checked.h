@@ -144,7 +144,8 @@ void tpark_checked_forget(const void *lock);
  * Writes at most cap bytes into buf, NUL included (as snprintf) and returns
  * the length of the whole description; 0 when no thread is deadlocked, or
  * outside checked mode. For a watchdog or a test's timeout handler; any
- * thread, any time. */
+ * thread, any time, but not from a signal handler (it allocates and takes
+ * checked mode's lock). */
 size_t tpark_checked_deadlocks(char *buf, size_t cap);
 
 #ifdef __cplusplus

@@ -107,7 +107,7 @@ typedef struct tpark_explore_options {
   tpark_explore_strategy strategy;
   uint64_t seed;      /* RANDOM and PCT; TPARK_EXPLORE_SEED overrides it */
   uint64_t runs;      /* 0: 1000 (RANDOM, PCT), no limit (BOUNDED); TPARK_EXPLORE_RUNS */
-  unsigned depth;     /* PCT: the bug depth d; BOUNDED: the preemption bound. 0: 3 and 2 */
+  unsigned depth;     /* PCT: bug depth d, 1 to 17; BOUNDED: preemption bound. 0: 3 and 2 */
   const char *replay; /* a token: run that schedule once (TPARK_EXPLORE_REPLAY wins) */
   uint64_t max_steps; /* scheduling points per run before a livelock; 0: 100000 */
   bool quiet;         /* print nothing on stderr (the result still says it all) */
