@@ -175,10 +175,12 @@ static inline void wl_unlock(word_lock *l) {
 /* ---- the table ---------------------------------------------------------- */
 
 /* The calling thread while it runs its own before_sleep (tpark_lot_park),
- * else NULL. An unpark there may pick that very thread (a cond's waiter moved
- * onto the mutex it is releasing): it must not unpark its own prepared
- * parker (tpark/tpark.h: keyed_event would wait for ever), so wake_lock
- * tells it to skip its park instead. */
+ * else NULL; its data's in_before_sleep is set then too. An unpark there
+ * may pick that very thread (a cond's waiter moved onto the mutex it is
+ * releasing): it must not unpark its own prepared parker (tpark/tpark.h:
+ * keyed_event would wait for ever), so wake_lock tells it to skip its park
+ * instead. wake_lock reads this thread-local only for a picked thread that
+ * is in a before_sleep (rare), not on every unpark. */
 static __thread tpark__thread *in_before_sleep;
 
 #define LOAD_FACTOR 3
@@ -395,6 +397,7 @@ void tpark__lot_leave(void) {
   in_before_sleep = NULL; /* it may be leaving from inside one */
   tpark__thread spare, *me = tpark__thread_get(&spare);
   me->woke_itself = false;
+  __atomic_store_n(&me->in_before_sleep, false, __ATOMIC_RELAXED);
   const void *key;
   bucket *b = lock_bucket_of(me, &key);
   tpark__thread *prev = NULL;
@@ -475,7 +478,8 @@ static void handles_unpark(handles *hs) {
  * followed by tpark_unpark after the bucket lock is released; the zero
  * handle, which does nothing, for the caller itself. */
 static tpark_unpark_handle wake_lock(tpark__thread *t) {
-  if (t == in_before_sleep) {
+  /* Set only by t itself: when the caller is t, it reads its own store. */
+  if (__atomic_load_n(&t->in_before_sleep, __ATOMIC_RELAXED) && t == in_before_sleep) {
     t->woke_itself = true;
     tpark_unpark_handle none = {NULL, NULL};
     return none;
@@ -509,7 +513,9 @@ tpark_lot_park_result tpark_lot_park(const void *key, bool (*validate)(void *ctx
 
   if (before_sleep != NULL) {
     in_before_sleep = me;
+    __atomic_store_n(&me->in_before_sleep, true, __ATOMIC_RELAXED);
     before_sleep(ctx);
+    __atomic_store_n(&me->in_before_sleep, false, __ATOMIC_RELAXED);
     in_before_sleep = NULL;
     if (me->woke_itself) { /* out of the queue already, token set */
       me->woke_itself = false;

@@ -20,6 +20,7 @@ typedef struct tpark__thread {
   struct tpark__thread *next_in_queue;
   uintptr_t park_token;
   uintptr_t unpark_token; /* written by the unparker before unpark_lock */
+  bool in_before_sleep;   /* atomic: it runs its own before_sleep (lot.c) */
   bool woke_itself;       /* an unpark in its own before_sleep picked it (lot.c) */
   /* The bucket locks (word locks): their queue, guarded by the lock word. A
    * second parker, because a timed-out thread takes a bucket lock between
